@@ -1,0 +1,5 @@
+//! `fleetscope`: every host-side subcommand.
+
+fn main() -> std::process::ExitCode {
+    fleetscope::cli::main()
+}

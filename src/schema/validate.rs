@@ -1,0 +1,392 @@
+//! Parse and validate a report from untrusted bytes. Every refusal names the field
+//! and the problem, so a client can fix what it sent.
+
+use super::{Report, SCHEMA_FAMILY, SCHEMA_MAJOR};
+use std::fmt;
+
+/// Largest report body accepted, in bytes.
+pub const MAX_REPORT_BYTES: usize = 4 << 20;
+const MAX_DEPTH: usize = 32;
+const MAX_STRING: usize = 4096;
+const MAX_RESULTS: usize = 20_000;
+const MAX_CPUS: usize = 4096;
+const MAX_ZONES: usize = 1024;
+const MAX_ISSUES: usize = 1000;
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// JSON path, e.g. `results[3].latency_us.p50`.
+    pub field: String,
+    pub problem: String,
+}
+
+/// Why a report was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportError {
+    TooLarge {
+        bytes: usize,
+        limit: usize,
+    },
+    TooDeep {
+        limit: usize,
+    },
+    /// Not JSON, or JSON of the wrong shape.
+    Malformed(String),
+    /// A schema family or major version this build does not read.
+    UnknownSchema(String),
+    Invalid(Vec<FieldError>),
+}
+
+impl ReportError {
+    /// A short machine-readable reason (`too_large`, `malformed`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReportError::TooLarge { .. } => "too_large",
+            ReportError::TooDeep { .. } => "too_deep",
+            ReportError::Malformed(_) => "malformed",
+            ReportError::UnknownSchema(_) => "unknown_schema",
+            ReportError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::TooLarge { bytes, limit } => {
+                write!(f, "report is {bytes} bytes, over the {limit}-byte limit; send fewer results per report")
+            }
+            ReportError::TooDeep { limit } => write!(
+                f,
+                "JSON nests deeper than {limit} levels; a report is never that deep"
+            ),
+            ReportError::Malformed(m) => write!(f, "not a valid report: {m}"),
+            ReportError::UnknownSchema(m) => write!(f, "{m}"),
+            ReportError::Invalid(errors) => {
+                let list: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.problem))
+                    .collect();
+                write!(f, "invalid report: {}", list.join("; "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// Parse `bytes` as a `fleetscope.report/1` document and validate every field.
+pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
+    if bytes.len() > MAX_REPORT_BYTES {
+        return Err(ReportError::TooLarge {
+            bytes: bytes.len(),
+            limit: MAX_REPORT_BYTES,
+        });
+    }
+    if nesting_depth(bytes) > MAX_DEPTH {
+        return Err(ReportError::TooDeep { limit: MAX_DEPTH });
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ReportError::Malformed(e.to_string()))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| ReportError::Malformed("the top level must be a JSON object".into()))?;
+    match object.get("schema") {
+        None => {
+            return Err(ReportError::Malformed(
+                "missing field `schema` (expected \"fleetscope.report/1\")".into(),
+            ))
+        }
+        Some(serde_json::Value::String(s)) => check_schema_id(s)?,
+        Some(_) => {
+            return Err(ReportError::Malformed(
+                "`schema` must be a string like \"fleetscope.report/1\"".into(),
+            ))
+        }
+    }
+    let report: Report =
+        serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))?;
+    let errors = validate(&report);
+    if errors.is_empty() {
+        Ok(report)
+    } else {
+        Err(ReportError::Invalid(errors))
+    }
+}
+
+fn check_schema_id(id: &str) -> Result<(), ReportError> {
+    let unknown = || {
+        ReportError::UnknownSchema(format!(
+            "unknown schema {id:?}: this build reads {SCHEMA_FAMILY}/{SCHEMA_MAJOR}; upgrade the collector or the probe so they agree"
+        ))
+    };
+    let (family, version) = id.split_once('/').ok_or_else(unknown)?;
+    if family != SCHEMA_FAMILY {
+        return Err(unknown());
+    }
+    let major = version.split('.').next().unwrap_or("");
+    match major.parse::<u32>() {
+        Ok(m) if m == SCHEMA_MAJOR => Ok(()),
+        _ => Err(unknown()),
+    }
+}
+
+/// Deepest nesting of `[`/`{` outside strings. A byte scan, so it is safe on any input.
+fn nesting_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: impl Into<String>, problem: impl Into<String>) {
+        if self.errors.len() < 50 {
+            self.errors.push(FieldError {
+                field: field.into(),
+                problem: problem.into(),
+            });
+        }
+    }
+    fn text(&mut self, field: &str, value: &str) {
+        if value.len() > MAX_STRING {
+            self.fail(
+                field,
+                format!("{} characters, over the {MAX_STRING} limit", value.len()),
+            );
+        }
+    }
+    fn opt_text(&mut self, field: &str, value: &Option<String>) {
+        if let Some(v) = value {
+            self.text(field, v);
+        }
+    }
+    fn count(&mut self, field: &str, len: usize, limit: usize) {
+        if len > limit {
+            self.fail(field, format!("{len} entries, over the {limit} limit"));
+        }
+    }
+    fn number(&mut self, field: &str, v: f64) {
+        if !v.is_finite() || v < 0.0 {
+            self.fail(field, format!("must be a finite number >= 0, got {v}"));
+        }
+    }
+}
+
+/// Field-level checks that serde's typing cannot express.
+fn validate(r: &Report) -> Vec<FieldError> {
+    let mut c = Checker { errors: Vec::new() };
+    if !is_uuid(&r.report_id) {
+        c.fail(
+            "report_id",
+            "must be a UUID like 0f8fad5b-d9cb-469f-a165-70867728950e",
+        );
+    }
+    for (field, value) in [
+        ("probe_version", &r.probe_version),
+        ("suite.id", &r.suite.id),
+        ("suite.version", &r.suite.version),
+        ("device.os", &r.device.os),
+    ] {
+        if value.trim().is_empty() {
+            c.fail(field, "must not be empty");
+        }
+        c.text(field, value);
+    }
+    if !(r.suite.sha256.len() == 64 && r.suite.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
+        c.fail("suite.sha256", "must be 64 hex digits");
+    }
+    for (field, value) in [
+        ("started_at", &r.started_at),
+        ("finished_at", &r.finished_at),
+    ] {
+        if !is_rfc3339(value) {
+            c.fail(field, "must be an RFC 3339 time like 2026-11-29T01:02:03Z");
+        }
+    }
+    if is_rfc3339(&r.started_at) && is_rfc3339(&r.finished_at) && r.finished_at < r.started_at {
+        c.fail("finished_at", "is before started_at");
+    }
+    for (field, value) in [
+        ("device.model", &r.device.model),
+        ("device.manufacturer", &r.device.manufacturer),
+        ("device.kernel", &r.device.kernel),
+        ("soc.vendor", &r.soc.vendor),
+        ("soc.chipset", &r.soc.chipset),
+        ("soc.name", &r.soc.name),
+        ("gpu.model", &r.gpu.model),
+    ] {
+        c.opt_text(field, value);
+    }
+    c.count("cpu.cpus", r.cpu.cpus.len(), MAX_CPUS);
+    c.count("cpu.clusters", r.cpu.clusters.len(), MAX_CPUS);
+    c.count("thermal.zones", r.thermal.zones.len(), MAX_ZONES);
+    c.count("errors", r.errors.len(), MAX_ISSUES);
+    c.count("results", r.results.len(), MAX_RESULTS);
+    for (i, zone) in r.thermal.zones.iter().enumerate() {
+        if let Some(t) = zone.temp_c {
+            if !t.is_finite() || !(-80.0..=250.0).contains(&t) {
+                c.fail(
+                    format!("thermal.zones[{i}].temp_c"),
+                    format!("{t} is not a plausible temperature in Celsius"),
+                );
+            }
+        }
+    }
+    for (i, res) in r.results.iter().enumerate() {
+        let at = |f: &str| format!("results[{i}].{f}");
+        c.text(&at("kernel"), &res.kernel);
+        if res.kernel.trim().is_empty() {
+            c.fail(at("kernel"), "must not be empty");
+        }
+        c.count(&at("cpus"), res.cpus.len(), MAX_CPUS);
+        if res.skipped.is_some() {
+            continue;
+        }
+        match &res.latency_us {
+            None => c.fail(
+                at("latency_us"),
+                "a measured result needs latency_us (or `skipped` with a reason)",
+            ),
+            Some(l) => {
+                let fields = [
+                    ("min", l.min),
+                    ("p10", l.p10),
+                    ("p50", l.p50),
+                    ("p90", l.p90),
+                    ("p99", l.p99),
+                    ("max", l.max),
+                    ("mean", l.mean),
+                    ("stddev", l.stddev),
+                    ("mad", l.mad),
+                    ("cv", l.cv),
+                ];
+                for (name, v) in fields {
+                    c.number(&at(&format!("latency_us.{name}")), v);
+                }
+                let ordered = [l.min, l.p10, l.p50, l.p90, l.p99, l.max];
+                if ordered.windows(2).any(|w| w[0] > w[1]) {
+                    c.fail(
+                        at("latency_us"),
+                        "percentiles must satisfy min <= p10 <= p50 <= p90 <= p99 <= max",
+                    );
+                }
+            }
+        }
+        if let Some(g) = res.gops {
+            c.number(&at("gops"), g);
+        }
+        if res.samples == Some(0) {
+            c.fail(at("samples"), "a measured result has at least one sample");
+        }
+        if res.threads == 0 {
+            c.fail(at("threads"), "must be at least 1");
+        }
+    }
+    c.errors
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &ch)| match i {
+            8 | 13 | 18 | 23 => ch == b'-',
+            _ => ch.is_ascii_hexdigit(),
+        })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)`: the shape, with plausible field ranges.
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let ok = matches!(num(0..4), Some(1970..=9999))
+        && matches!(num(5..7), Some(1..=12))
+        && matches!(num(8..10), Some(1..=31))
+        && matches!(num(11..13), Some(0..=23))
+        && matches!(num(14..16), Some(0..=59))
+        && matches!(num(17..19), Some(0..=60));
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &frac[digits..];
+    }
+    ok && (rest == "Z"
+        || rest == "z"
+        || (rest.len() == 6
+            && (rest.starts_with('+') || rest.starts_with('-'))
+            && rest.as_bytes()[3] == b':'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_versions() {
+        assert!(check_schema_id("fleetscope.report/1").is_ok());
+        assert!(check_schema_id("fleetscope.report/1.3").is_ok());
+        assert!(matches!(
+            check_schema_id("fleetscope.report/2"),
+            Err(ReportError::UnknownSchema(_))
+        ));
+        assert!(matches!(
+            check_schema_id("other/1"),
+            Err(ReportError::UnknownSchema(_))
+        ));
+        assert!(matches!(
+            check_schema_id("fleetscope.report"),
+            Err(ReportError::UnknownSchema(_))
+        ));
+    }
+
+    #[test]
+    fn depth_ignores_brackets_in_strings() {
+        assert_eq!(nesting_depth(br#"{"a":"[[[[{{{{","b":[1,[2]]}"#), 3);
+        assert_eq!(nesting_depth(br#"{"a":"\"[[["}"#), 1);
+    }
+
+    #[test]
+    fn times_and_ids() {
+        assert!(is_rfc3339("2026-11-29T01:02:03Z"));
+        assert!(is_rfc3339("2026-11-29T01:02:03.123456+01:00"));
+        assert!(!is_rfc3339("2026-13-29T01:02:03Z"));
+        assert!(!is_rfc3339("yesterday"));
+        assert!(is_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
+        assert!(!is_uuid("0f8fad5b-d9cb-469f-a165-70867728950"));
+    }
+}

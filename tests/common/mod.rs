@@ -1,0 +1,47 @@
+//! Shared test helpers: where the upstream datasets live, and how to say they are absent.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `../shared/datasets` beside the checkout (or `$FLEETSCOPE_SHARED/datasets`).
+pub fn shared_datasets() -> Option<PathBuf> {
+    let base = std::env::var_os("FLEETSCOPE_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let dir = base.join("datasets");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: {} not found; these tests need the shared device snapshots beside the checkout", dir.display());
+        None
+    }
+}
+
+/// Every device fixture (`*.json`) as (name, path), sorted.
+pub fn device_fixtures(datasets: &std::path::Path) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(datasets.join("devices"))
+        .expect("devices dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            (
+                p.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                p,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Lowercase, no spaces: how SoC names are compared.
+pub fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
