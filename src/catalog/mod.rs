@@ -67,9 +67,7 @@ impl Catalog {
     /// The SoC a codename (`kona`, `zuma`, `hi3650`) names.
     pub fn soc_by_codename(&self, codename: &str) -> Option<&Soc> {
         let want = key(codename);
-        self.socs
-            .iter()
-            .find(|s| s.codenames.contains(&want))
+        self.socs.iter().find(|s| s.codenames.contains(&want))
     }
 
     /// A conditional alias for `token` given the CPU count (exact or a lower bound) and

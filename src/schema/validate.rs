@@ -337,7 +337,9 @@ fn is_rfc3339(s: &str) -> bool {
         && matches!(num(11..13), Some(0..=23))
         && matches!(num(14..16), Some(0..=59))
         && matches!(num(17..19), Some(0..=60));
-    let mut rest = &s[19..];
+    let Some(mut rest) = s.get(19..) else {
+        return false;
+    };
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
@@ -386,6 +388,7 @@ mod tests {
         assert!(is_rfc3339("2026-11-29T01:02:03.123456+01:00"));
         assert!(!is_rfc3339("2026-13-29T01:02:03Z"));
         assert!(!is_rfc3339("yesterday"));
+        assert!(!is_rfc3339("2026-11-29T01:02:0\u{e9}Z"));
         assert!(is_uuid("0f8fad5b-d9cb-469f-a165-70867728950e"));
         assert!(!is_uuid("0f8fad5b-d9cb-469f-a165-70867728950"));
     }

@@ -150,6 +150,17 @@ fn child_check(api: &str) -> ApiSupport {
             ))
         }
     };
+    // Only our own binaries answer `__gpu-api-check` (a test harness or an embedding program would not).
+    if !exe
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("fleetscope"))
+    {
+        return ApiSupport::missing(format!(
+            "{api} is probed only by the fleetscope binaries, not from {}",
+            exe.display()
+        ));
+    }
     match std::process::Command::new(exe)
         .arg("__gpu-api-check")
         .arg(api)
