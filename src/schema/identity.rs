@@ -218,6 +218,9 @@ pub struct GpuInfo {
 pub struct ApiSupport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Driver or device string that came with the version (`llvmpipe`, `PoCL 3.1 ...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -226,13 +229,13 @@ impl ApiSupport {
     pub fn found(version: impl Into<String>) -> Self {
         Self {
             version: Some(version.into()),
-            reason: None,
+            ..Default::default()
         }
     }
     pub fn missing(reason: impl Into<String>) -> Self {
         Self {
-            version: None,
             reason: Some(reason.into()),
+            ..Default::default()
         }
     }
 }

@@ -172,7 +172,14 @@ fn child_check(api: &str) -> ApiSupport {
             let text = String::from_utf8_lossy(&out.stdout);
             let line = text.lines().next().unwrap_or("").trim();
             if let Some(v) = line.strip_prefix("version ") {
-                ApiSupport::found(v)
+                let (version, detail) = v
+                    .split_once(' ')
+                    .map_or((v, None), |(a, b)| (a, Some(b.trim().to_string())));
+                ApiSupport {
+                    version: Some(version.to_string()),
+                    detail: detail.filter(|d| !d.is_empty()),
+                    reason: None,
+                }
             } else if let Some(r) = line.strip_prefix("missing ") {
                 ApiSupport::missing(r)
             } else {
@@ -239,9 +246,15 @@ mod libs {
         "/system/vendor/lib/libOpenCL.so",
     ];
 
-    fn open(candidates: &[&str]) -> Result<Library, String> {
+    /// The library to load: `$env_var` alone when set (a vendor path, or a test), else the usual names.
+    fn open(env_var: &str, defaults: &[&str]) -> Result<Library, String> {
+        let chosen = std::env::var(env_var).ok().filter(|v| !v.is_empty());
+        let candidates: Vec<&str> = match &chosen {
+            Some(path) => vec![path.as_str()],
+            None => defaults.to_vec(),
+        };
         let mut last = String::new();
-        for name in candidates {
+        for name in &candidates {
             // SAFETY: loading a system graphics library; this runs in a throwaway child process.
             match unsafe { Library::new(name) } {
                 Ok(l) => return Ok(l),
@@ -274,7 +287,7 @@ mod libs {
 
     /// The highest `apiVersion` among the physical devices the driver exposes.
     pub fn vulkan() -> Result<String, String> {
-        let lib = open(VULKAN_LIBS)?;
+        let lib = open("FLEETSCOPE_VULKAN_LIB", VULKAN_LIBS)?;
         // SAFETY: signatures follow the Vulkan 1.0 specification; buffers are sized above the
         // largest struct they receive (VkPhysicalDeviceProperties is 824 bytes).
         unsafe {
@@ -311,17 +324,25 @@ mod libs {
                 enumerate(instance, &mut count, devices.as_mut_ptr());
             }
             let mut best = 0u32;
+            let mut name = String::new();
             for d in devices.iter().take(count as usize).filter(|d| !d.is_null()) {
                 let mut buf = vec![0u8; 2048];
                 props(*d, buf.as_mut_ptr());
-                best = best.max(u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
+                let version = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                if version > best {
+                    best = version;
+                    // VkPhysicalDeviceProperties.deviceName: char[256] at byte offset 20.
+                    let raw = &buf[20..276];
+                    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+                    name = String::from_utf8_lossy(&raw[..end]).trim().to_string();
+                }
             }
             destroy(instance, std::ptr::null());
             if best == 0 {
                 return Err("the Vulkan loader is present but reports no physical device".into());
             }
             Ok(format!(
-                "{}.{}.{}",
+                "{}.{}.{} {name}",
                 (best >> 22) & 0x7f,
                 (best >> 12) & 0x3ff,
                 best & 0xfff
@@ -336,7 +357,7 @@ mod libs {
 
     /// `OpenCL 3.0 ...` of the first platform.
     pub fn opencl() -> Result<String, String> {
-        let lib = open(OPENCL_LIBS)?;
+        let lib = open("FLEETSCOPE_OPENCL_LIB", OPENCL_LIBS)?;
         // SAFETY: signatures follow the OpenCL 1.0 specification; the info buffer is bounded.
         unsafe {
             let ids: Symbol<GetPlatformIds> =
