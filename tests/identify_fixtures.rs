@@ -97,6 +97,7 @@ fn identification_matches_cpuinfo_facts_on_every_fixture() {
     let (mut name_total, mut name_ok, mut uarch_total, mut uarch_ok) = (0, 0, 0, 0);
     let (mut cluster_total, mut cluster_ok, mut freq_total, mut freq_ok) = (0, 0, 0, 0);
     let mut failures: Vec<String> = Vec::new();
+    let mut uncatalogued = 0;
 
     for (device, path) in &fixtures {
         let fx: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -118,6 +119,11 @@ fn identification_matches_cpuinfo_facts_on_every_fixture() {
                     id.soc.name.as_deref(),
                 ) {
                     name_ok += 1;
+                    let chip = id.soc.chipset.as_deref().unwrap_or("");
+                    if catalog().soc(chip).is_none() {
+                        failures.push(format!("{device}: {chip} has no row in datasets/socs.csv"));
+                        uncatalogued += 1;
+                    }
                 } else {
                     failures.push(format!(
                         "{device}: SoC {want:?}, got {:?} {:?} ({:?})",
@@ -243,6 +249,10 @@ fn identification_matches_cpuinfo_facts_on_every_fixture() {
     for f in &failures {
         println!("FAIL {f}");
     }
+    assert_eq!(
+        uncatalogued, 0,
+        "every SoC of the fixtures needs a catalog row"
+    );
     assert!(
         name_total >= 100 && pct(name_ok, name_total) >= 95.0,
         "SoC naming {name_ok}/{name_total} is below 95 %"
