@@ -1,0 +1,189 @@
+//! f32 GEMM (and 1x1 convolution): `C = A * B` with B packed once, as inference
+//! weights are. Micro-kernels per ISA read A rows directly (XNNPACK style); edge
+//! tiles go through a local buffer. Variants are chosen at run time.
+
+#[cfg(target_arch = "x86_64")]
+#[path = "6x16_avx2.rs"]
+mod avx2_6x16;
+#[cfg(target_arch = "x86_64")]
+#[path = "8x32_avx512.rs"]
+mod avx512_8x32;
+#[cfg(target_arch = "aarch64")]
+#[path = "8x8_neon.rs"]
+mod neon_8x8;
+pub mod reference;
+#[path = "4x8_scalar.rs"]
+mod scalar_4x8;
+
+use super::isa::Isa;
+
+type Ukernel = unsafe fn(usize, usize, *const f32, usize, *const f32, *mut f32, usize);
+
+/// One micro-kernel and its tile.
+#[derive(Clone, Copy)]
+pub struct Variant {
+    pub name: &'static str,
+    pub mr: usize,
+    pub nr: usize,
+    ukernel: Ukernel,
+    supported: fn(&Isa) -> bool,
+}
+
+impl std::fmt::Debug for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.name)
+    }
+}
+
+impl Variant {
+    pub fn supported(&self, isa: &Isa) -> bool {
+        (self.supported)(isa)
+    }
+}
+
+/// Every variant built for this target, fastest first.
+pub fn variants() -> Vec<Variant> {
+    #[allow(unused_mut)]
+    let mut v: Vec<Variant> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        v.push(Variant {
+            name: "f32-gemm-8x32-avx512",
+            mr: avx512_8x32::MR,
+            nr: avx512_8x32::NR,
+            ukernel: avx512_8x32::ukernel,
+            supported: |i| i.avx512f,
+        });
+        v.push(Variant {
+            name: "f32-gemm-6x16-avx2",
+            mr: avx2_6x16::MR,
+            nr: avx2_6x16::NR,
+            ukernel: avx2_6x16::ukernel,
+            supported: |i| i.avx2_fma,
+        });
+    }
+    #[cfg(target_arch = "aarch64")]
+    v.push(Variant {
+        name: "f32-gemm-8x8-neon",
+        mr: neon_8x8::MR,
+        nr: neon_8x8::NR,
+        ukernel: neon_8x8::ukernel,
+        supported: |i| i.neon,
+    });
+    v.push(Variant {
+        name: "f32-gemm-4x8-scalar",
+        mr: scalar_4x8::MR,
+        nr: scalar_4x8::NR,
+        ukernel: scalar_4x8::ukernel,
+        supported: |_| true,
+    });
+    v
+}
+
+/// The fastest variant this CPU supports (or the named one).
+pub fn best(isa: &Isa) -> Variant {
+    let all = variants();
+    all.iter()
+        .copied()
+        .find(|v| v.supported(isa))
+        .unwrap_or(all[all.len() - 1])
+}
+
+/// B (`k x n`) repacked into `nr`-wide column panels, zero-padded: one panel is
+/// `k * nr` contiguous floats, row `p` of the panel being `b[p][j0..j0+nr]`.
+#[derive(Debug, Clone)]
+pub struct PackedB {
+    pub k: usize,
+    pub n: usize,
+    pub nr: usize,
+    data: Vec<f32>,
+}
+
+impl PackedB {
+    pub fn new(k: usize, n: usize, b: &[f32], ldb: usize, nr: usize) -> Self {
+        let panels = n.div_ceil(nr);
+        let mut data = vec![0f32; panels * k * nr];
+        for (pi, panel) in data
+            .chunks_mut((k * nr).max(1))
+            .enumerate()
+            .take(if k == 0 { 0 } else { panels })
+        {
+            let j0 = pi * nr;
+            let width = nr.min(n - j0);
+            for p in 0..k {
+                panel[p * nr..p * nr + width]
+                    .copy_from_slice(&b[p * ldb + j0..p * ldb + j0 + width]);
+            }
+        }
+        PackedB { k, n, nr, data }
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.data.len() * 4
+    }
+}
+
+/// `c[rows] = a[rows] * B` for rows `m0..m1` of A and C. `a` holds `m` rows of
+/// `lda >= k` floats; `c` holds rows of `ldc >= n`.
+pub fn gemm_rows(
+    v: &Variant,
+    m0: usize,
+    m1: usize,
+    a: &[f32],
+    lda: usize,
+    b: &PackedB,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    assert_eq!(b.nr, v.nr, "B was packed for another variant");
+    let (k, n, nr, mr) = (b.k, b.n, v.nr, v.mr);
+    assert!(
+        k == 0 || a.len() >= (m1.max(1) - 1) * lda + k,
+        "A too small"
+    );
+    assert!(m1 == 0 || c.len() >= (m1 - 1) * ldc + n, "C too small");
+    if k == 0 {
+        for i in m0..m1 {
+            c[i * ldc..i * ldc + n].fill(0.0);
+        }
+        return;
+    }
+    let mut tile = [0f32; 8 * 32];
+    debug_assert!(mr * nr <= tile.len());
+    let mut i = m0;
+    while i < m1 {
+        let rows = mr.min(m1 - i);
+        for (pi, panel) in b.data.chunks(k * nr).enumerate() {
+            let j = pi * nr;
+            let cols = nr.min(n - j);
+            // SAFETY: `rows` rows of A from `i` exist (checked above); the panel holds
+            // k*nr floats; full tiles write inside C, partial tiles into `tile`.
+            unsafe {
+                let ap = a.as_ptr().add(i * lda);
+                if rows == mr && cols == nr {
+                    (v.ukernel)(
+                        rows,
+                        k,
+                        ap,
+                        lda,
+                        panel.as_ptr(),
+                        c.as_mut_ptr().add(i * ldc + j),
+                        ldc,
+                    );
+                } else {
+                    (v.ukernel)(rows, k, ap, lda, panel.as_ptr(), tile.as_mut_ptr(), nr);
+                    for r in 0..rows {
+                        c[(i + r) * ldc + j..(i + r) * ldc + j + cols]
+                            .copy_from_slice(&tile[r * nr..r * nr + cols]);
+                    }
+                }
+            }
+        }
+        i += mr;
+    }
+}
+
+/// `C = A * B` over all `m` rows.
+pub fn gemm(v: &Variant, m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ldc: usize) {
+    gemm_rows(v, 0, m, a, lda, b, c, ldc);
+}

@@ -1,0 +1,60 @@
+//! Which instruction sets this CPU offers, detected once at run time.
+
+use std::sync::OnceLock;
+
+/// ISA features the kernels dispatch on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Isa {
+    pub avx2_fma: bool,
+    pub avx512f: bool,
+    pub avx512bw: bool,
+    pub avx512vnni: bool,
+    pub avxvnni: bool,
+    pub neon: bool,
+    pub dotprod: bool,
+    pub i8mm: bool,
+    pub fp16: bool,
+}
+
+impl Isa {
+    /// What this CPU supports. `FLEETSCOPE_ISA=scalar` forces the portable kernels.
+    pub fn detect() -> Isa {
+        static ISA: OnceLock<Isa> = OnceLock::new();
+        *ISA.get_or_init(|| {
+            if std::env::var("FLEETSCOPE_ISA").is_ok_and(|v| v == "scalar") {
+                return Isa::default();
+            }
+            Self::native()
+        })
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn native() -> Isa {
+        Isa {
+            avx2_fma: is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            avx512f: is_x86_feature_detected!("avx512f"),
+            avx512bw: is_x86_feature_detected!("avx512bw"),
+            avx512vnni: is_x86_feature_detected!("avx512vnni")
+                && is_x86_feature_detected!("avx512bw"),
+            avxvnni: is_x86_feature_detected!("avxvnni"),
+            ..Isa::default()
+        }
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    fn native() -> Isa {
+        use std::arch::is_aarch64_feature_detected as has;
+        Isa {
+            neon: has!("neon"),
+            dotprod: has!("dotprod"),
+            i8mm: has!("i8mm"),
+            fp16: has!("fp16"),
+            ..Isa::default()
+        }
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    fn native() -> Isa {
+        Isa::default()
+    }
+}

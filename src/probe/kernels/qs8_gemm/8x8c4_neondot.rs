@@ -1,0 +1,45 @@
+//! aarch64 8x8c4 micro-kernel on SDOT (ARMv8.2 dot product). SDOT is s8 x s8, so the
+//! u8 activations are shifted to s8 (`a ^ 0x80` = `a - 128`); the caller folds
+//! `128 * sum_k b` back into the bias. Exact for the full int8 range.
+
+#[cfg(target_arch = "aarch64")]
+use std::arch::aarch64::*;
+
+pub const MR: usize = 8;
+pub const NR: usize = 8;
+
+#[cfg(target_arch = "aarch64")]
+#[inline(always)]
+unsafe fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+    let mut acc = acc;
+    std::arch::asm!("sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b", acc = inout(vreg) acc, a = in(vreg) a, b = in(vreg) b, options(pure, nomem, nostack));
+    acc
+}
+
+/// # Safety
+/// As for the scalar kernel; the CPU must support the dot-product extension.
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon,dotprod")]
+pub unsafe fn ukernel(mr: usize, kq: usize, a: *const u8, lda: usize, w: *const i8, acc: *mut i32) {
+    let rows: [*const u8; MR] = std::array::from_fn(|i| a.add(i.min(mr - 1) * lda));
+    let flip = vdupq_n_u8(0x80);
+    let mut t = [[vdupq_n_s32(0); 2]; MR];
+    let mut w = w;
+    for q in 0..kq {
+        let b0 = vld1q_s8(w);
+        let b1 = vld1q_s8(w.add(16));
+        w = w.add(NR * 4);
+        for i in 0..MR {
+            let quad = vreinterpretq_u8_u32(vdupq_n_u32(std::ptr::read_unaligned(
+                rows[i].add(q * 4) as *const u32,
+            )));
+            let v = vreinterpretq_s8_u8(veorq_u8(quad, flip));
+            t[i][0] = sdot(t[i][0], v, b0);
+            t[i][1] = sdot(t[i][1], v, b1);
+        }
+    }
+    for (i, row) in t.iter().enumerate() {
+        vst1q_s32(acc.add(i * NR), row[0]);
+        vst1q_s32(acc.add(i * NR + 4), row[1]);
+    }
+}

@@ -1,0 +1,154 @@
+//! Every kernel variant this CPU supports, run against its scalar reference on many
+//! shapes, odd sizes and edge tiles included. `cargo test` runs it, and so does
+//! `fleetscope-probe selftest` on a device or under qemu for each emulated CPU.
+
+use super::{f32_gemm, qs8_gemm, Isa};
+
+/// The result of one variant on one shape.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub variant: String,
+    pub shape: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// A small deterministic generator, so a failure names a reproducible case.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    pub fn f32(&mut self) -> f32 {
+        (self.below(2001) as f32 - 1000.0) / 1000.0
+    }
+    pub fn i8_in(&mut self, lo: i32, hi: i32) -> i8 {
+        (lo + self.below((hi - lo + 1) as u64) as i32) as i8
+    }
+}
+
+/// Shapes covering full tiles, edge tiles in M and N, K not a multiple of 4, tiny and odd sizes.
+pub fn shapes(cases: usize, seed: u64) -> Vec<(usize, usize, usize)> {
+    let mut r = Rng::new(seed);
+    let mut s = vec![
+        (1, 1, 1),
+        (8, 32, 4),
+        (6, 16, 8),
+        (7, 33, 5),
+        (13, 17, 27),
+        (1, 100, 64),
+        (64, 1, 3),
+        (16, 64, 0),
+    ];
+    while s.len() < cases {
+        s.push((
+            1 + r.below(40) as usize,
+            1 + r.below(70) as usize,
+            1 + r.below(90) as usize,
+        ));
+    }
+    s
+}
+
+pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let mut r = Rng::new(seed);
+    for (m, n, k) in shapes(cases, seed) {
+        let shape = format!("m={m} n={n} k={k}");
+        // f32: against an f64-accumulated reference, within a stated tolerance.
+        let a: Vec<f32> = (0..m * k).map(|_| r.f32()).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| r.f32()).collect();
+        let mut want = vec![0f32; m * n];
+        f32_gemm::reference::gemm(m, n, k, &a, k, &b, n, &mut want, n);
+        for v in f32_gemm::variants()
+            .into_iter()
+            .filter(|v| v.supported(isa))
+        {
+            let packed = f32_gemm::PackedB::new(k, n, &b, n, v.nr);
+            let mut got = vec![f32::NAN; m * n];
+            f32_gemm::gemm(&v, m, &a, k, &packed, &mut got, n);
+            // |a|,|b| <= 1: the f32 sum of k products is within k * 2^-22 of the exact value.
+            let tol = 1e-6 + k as f32 * 2.5e-7;
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| (g - w).abs())
+                .fold(0f32, f32::max);
+            let finite = got.iter().all(|g| g.is_finite());
+            out.push(Outcome {
+                variant: v.name.into(),
+                shape: shape.clone(),
+                ok: finite && worst <= tol,
+                detail: format!("max abs error {worst:.3e} (tolerance {tol:.1e})"),
+            });
+        }
+        // int8: bit-exact, full-range and reduced-range weights.
+        for reduced in [false, true] {
+            let (lo, hi) = if reduced { (-64, 63) } else { (-128, 127) };
+            let a: Vec<u8> = (0..m * k).map(|_| r.below(256) as u8).collect();
+            let b: Vec<i8> = (0..k * n).map(|_| r.i8_in(lo, hi)).collect();
+            let bias: Vec<i32> = (0..n).map(|_| r.below(20001) as i32 - 10000).collect();
+            let a_zp = r.below(256) as u8;
+            let rq = qs8_gemm::Requant::from_scale(
+                1.0 / (64.0 + r.below(4000) as f64),
+                r.below(256) as u8,
+            );
+            let mut want = vec![0u8; m * n];
+            qs8_gemm::reference::gemm(m, n, k, &a, k, a_zp, &b, n, &bias, &rq, &mut want, n);
+            for v in qs8_gemm::variants()
+                .into_iter()
+                .filter(|v| v.supported(isa) && (reduced || !v.reduced_range_only))
+            {
+                let packed = qs8_gemm::PackedQB::new(k, n, &b, n, &v);
+                let mut got = vec![0u8; m * n];
+                let q = qs8_gemm::QParams {
+                    a_zero_point: a_zp,
+                    bias: &bias,
+                    requant: rq,
+                };
+                qs8_gemm::gemm(&v, m, &a, k, &packed, &q, &mut got, n);
+                let bad = got.iter().zip(&want).filter(|(g, w)| g != w).count();
+                let range = if reduced {
+                    "reduced-range weights"
+                } else {
+                    "full-range weights"
+                };
+                out.push(Outcome {
+                    variant: v.name.into(),
+                    shape: format!("{shape} {range}"),
+                    ok: bad == 0,
+                    detail: format!("{bad} of {} outputs differ", m * n),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_supported_variant_matches_its_reference() {
+        let isa = super::Isa::detect();
+        let outcomes = super::run(&isa, 60, 7);
+        let failed: Vec<_> = outcomes.iter().filter(|o| !o.ok).collect();
+        assert!(outcomes.len() > 100, "{} outcomes", outcomes.len());
+        assert!(failed.is_empty(), "{failed:#?}");
+        let scalar = super::run(&super::Isa::default(), 20, 11);
+        assert!(
+            scalar.iter().all(|o| o.ok),
+            "scalar fallback: {:#?}",
+            scalar.iter().filter(|o| !o.ok).collect::<Vec<_>>()
+        );
+    }
+}
