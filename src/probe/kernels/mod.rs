@@ -5,8 +5,10 @@
 #![allow(clippy::too_many_arguments)]
 
 
+pub mod conv;
 pub mod f32_gemm;
 pub mod isa;
+pub mod mobilenet_v2;
 pub mod qs8_gemm;
 pub mod roofline;
 pub mod selftest;

@@ -1,0 +1,15 @@
+//! Convolutions over NHWC tensors (batch 1), 3x3 kernels, padding 1, stride 1 or 2:
+//! the dense 3x3 convolution through im2col and the GEMMs, and the depthwise 3x3
+//! convolution as a direct kernel. f32 and int8, each with a naive reference.
+
+mod conv3x3;
+mod dwconv3x3;
+pub mod reference;
+
+pub use conv3x3::{Conv3x3F32, Conv3x3Q8};
+pub use dwconv3x3::{dwconv3x3_f32, dwconv3x3_q8, DwVariant};
+
+/// Output size of a 3x3, pad-1 convolution.
+pub fn out_size(input: usize, stride: usize) -> usize {
+    (input + 2 - 3) / stride + 1
+}
