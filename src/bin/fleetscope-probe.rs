@@ -1,12 +1,19 @@
 //! `fleetscope-probe`: the lean on-device agent. No host-only dependencies.
 
-use fleetscope::probe::commands::{identify_command, Target};
+use fleetscope::probe::commands::{
+    bench_command, identify_command, probe_command, selftest_command, BenchArgs, Target,
+};
+use fleetscope::probe::suite::{default_shape, PlainProgress, RunOptions};
+use fleetscope::schema::Dtype;
 use std::process::ExitCode;
 
-const USAGE: &str = "fleetscope-probe: identify this device (and, next, run the kernel suite)
+const USAGE: &str = "fleetscope-probe: identify this device and measure its inference kernels
 
 usage:
   fleetscope-probe identify [--json] [--fixture FILE.json | --sysroot DIR]
+  fleetscope-probe probe [--suite quick|standard|FILE] [--out FILE|-] [--full-range]
+  fleetscope-probe bench KERNEL [--dtype f32|i8] [--m M --n N --k K ...] [--threads T] [--full-range] [--cold] [--min-time-ms MS] [--json]
+  fleetscope-probe selftest
   fleetscope-probe --version";
 
 fn main() -> ExitCode {
@@ -50,6 +57,69 @@ fn run() -> Result<String, String> {
             }
             identify_command(&target, json)
         }
+        "probe" => {
+            let (mut suite, mut out, mut full_range) =
+                ("quick".to_string(), "-".to_string(), false);
+            while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+                match arg {
+                    Long("suite") => suite = text(&mut parser)?,
+                    Long("out") => out = text(&mut parser)?,
+                    Long("full-range") => full_range = true,
+                    other => return Err(format!("{}\n{USAGE}", other.unexpected())),
+                }
+            }
+            probe_command(
+                &suite,
+                &out,
+                RunOptions { full_range },
+                &mut PlainProgress::new(),
+            )
+        }
+        "bench" => {
+            let kernel = match parser.next().map_err(|e| e.to_string())? {
+                Some(Value(v)) => v.string().map_err(|e| e.to_string())?,
+                _ => return Err(format!("bench needs a kernel name\n{USAGE}")),
+            };
+            let mut args = BenchArgs {
+                shape: default_shape(&kernel),
+                kernel,
+                dtype: Dtype::F32,
+                threads: 1,
+                full_range: false,
+                cold: false,
+                min_time_ms: 1000,
+            };
+            let mut json = false;
+            while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+                match arg {
+                    Long("json") => json = true,
+                    Long("full-range") => args.full_range = true,
+                    Long("cold") => args.cold = true,
+                    Long("dtype") => {
+                        args.dtype = match text(&mut parser)?.as_str() {
+                            "f32" => Dtype::F32,
+                            "i8" => Dtype::I8,
+                            other => return Err(format!("--dtype {other:?}: use f32 or i8")),
+                        }
+                    }
+                    Long("threads") => args.threads = number(&mut parser, "threads")? as usize,
+                    Long("min-time-ms") => {
+                        args.min_time_ms = number(&mut parser, "min-time-ms")?.max(1)
+                    }
+                    Long(key) => {
+                        let key = key.to_string();
+                        let v = number(&mut parser, &key)?;
+                        args.shape.insert(key, v);
+                    }
+                    other => return Err(format!("{}\n{USAGE}", other.unexpected())),
+                }
+            }
+            bench_command(&args, json)
+        }
+        "selftest" => selftest_command().map_err(|report| {
+            print!("{report}");
+            "kernel self-test failed".to_string()
+        }),
         "__gpu-api-check" => {
             let api = parser
                 .value()
@@ -60,4 +130,19 @@ fn run() -> Result<String, String> {
         }
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
+}
+
+fn text(parser: &mut lexopt::Parser) -> Result<String, String> {
+    use lexopt::prelude::*;
+    parser
+        .value()
+        .map_err(|e| e.to_string())?
+        .string()
+        .map_err(|e| e.to_string())
+}
+
+fn number(parser: &mut lexopt::Parser, name: &str) -> Result<u64, String> {
+    let v = text(parser)?;
+    v.parse()
+        .map_err(|_| format!("--{name} {v:?}: expected a whole number"))
 }

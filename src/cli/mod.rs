@@ -1,7 +1,13 @@
 //! The `fleetscope` command line: argument parsing (clap) and dispatch to the rooms
 //! that do the work. Host only.
 
-use crate::probe::commands::{identify_command, Target};
+mod progress;
+
+use crate::probe::commands::{
+    bench_command, identify_command, probe_command, selftest_command, BenchArgs, Target,
+};
+use crate::probe::suite::RunOptions;
+use crate::schema::Dtype;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,10 +37,108 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Identify this device, run a kernel suite and write one fleetscope.report/1 document.
+    Probe {
+        /// quick, standard, or a suite .toml file.
+        #[arg(long, default_value = "quick")]
+        suite: String,
+        /// Where to write the report (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: String,
+        /// int8 GEMMs with full-range weights on an exact path.
+        #[arg(long)]
+        full_range: bool,
+    },
+    /// Run one kernel and print its latency statistics.
+    Bench(BenchCli),
+    /// Check every kernel variant this CPU supports against its scalar reference.
+    Selftest,
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
     #[command(name = "__gpu-api-check", hide = true)]
     GpuApiCheck { api: String },
+}
+
+#[derive(clap::Args)]
+struct BenchCli {
+    /// gemm, gemv, conv3x3, dwconv3x3, peak_fma, peak_dot, membw or mobilenet_v2.
+    kernel: String,
+    #[arg(long, value_parser = ["f32", "i8"], default_value = "f32")]
+    dtype: String,
+    #[arg(long)]
+    m: Option<u64>,
+    #[arg(long)]
+    n: Option<u64>,
+    #[arg(long)]
+    k: Option<u64>,
+    #[arg(long)]
+    h: Option<u64>,
+    #[arg(long)]
+    w: Option<u64>,
+    #[arg(long)]
+    c: Option<u64>,
+    #[arg(long)]
+    cin: Option<u64>,
+    #[arg(long)]
+    cout: Option<u64>,
+    #[arg(long)]
+    stride: Option<u64>,
+    #[arg(long)]
+    iters: Option<u64>,
+    #[arg(long)]
+    mib: Option<u64>,
+    /// Threads, pinned to the fastest cluster's cores.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// int8: weights over the full [-128, 127] range and an exact path (default: [-64, 63]).
+    #[arg(long)]
+    full_range: bool,
+    /// Rotate copies of the weights through more than twice the last-level cache.
+    #[arg(long)]
+    cold: bool,
+    /// Minimum measuring time per run, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    min_time_ms: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+impl BenchCli {
+    fn args(&self) -> BenchArgs {
+        let mut shape = crate::probe::suite::default_shape(&self.kernel);
+        let given = [
+            ("m", self.m),
+            ("n", self.n),
+            ("k", self.k),
+            ("h", self.h),
+            ("w", self.w),
+            ("c", self.c),
+            ("cin", self.cin),
+            ("cout", self.cout),
+            ("stride", self.stride),
+            ("iters", self.iters),
+            ("mib", self.mib),
+        ];
+        for (key, v) in given {
+            if let Some(v) = v {
+                shape.insert(key.to_string(), v);
+            }
+        }
+        BenchArgs {
+            kernel: self.kernel.clone(),
+            dtype: if self.dtype == "i8" {
+                Dtype::I8
+            } else {
+                Dtype::F32
+            },
+            shape,
+            threads: self.threads,
+            full_range: self.full_range,
+            cold: self.cold,
+            min_time_ms: self.min_time_ms.max(1),
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -52,6 +156,24 @@ pub fn main() -> ExitCode {
             };
             identify_command(&target, json)
         }
+        Command::Probe {
+            suite,
+            out,
+            full_range,
+        } => probe_command(
+            &suite,
+            &out,
+            RunOptions { full_range },
+            progress::for_stderr().as_mut(),
+        ),
+        Command::Bench(b) => bench_command(&b.args(), b.json),
+        Command::Selftest => match selftest_command() {
+            Ok(t) => Ok(t),
+            Err(t) => {
+                print!("{t}");
+                return ExitCode::from(1);
+            }
+        },
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

@@ -1,8 +1,14 @@
 //! Command bodies shared by `fleetscope` and the lean `fleetscope-probe`, so both
 //! binaries behave the same whatever parses their arguments.
 
+use super::bench::{self, Plan, Pool};
 use super::identify::{identify, load_fixture, summary, Sysroot};
+use super::kernels::{selftest, Isa};
+use super::suite::{self, Progress, RunOptions, WorkloadOptions};
+use crate::schema::{Dtype, KernelResult};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where to identify from.
 #[derive(Debug, Clone)]
@@ -31,5 +37,161 @@ pub fn identify_command(target: &Target, json: bool) -> Result<String, String> {
             .map_err(|e| format!("cannot encode the result as JSON: {e}"))
     } else {
         Ok(summary(&id))
+    }
+}
+
+/// `probe`: identify this device, run a suite, write one validated report to `out`
+/// (a path, or `-` for stdout). Returns what to print on stdout.
+pub fn probe_command(
+    suite_spec: &str,
+    out: &str,
+    opt: RunOptions,
+    progress: &mut dyn Progress,
+) -> Result<String, String> {
+    let (suite, suite_ref) = suite::load(suite_spec)?;
+    let report = suite::run_suite(&suite, suite_ref, &Sysroot::live(), opt, progress);
+    let json = serde_json::to_string_pretty(&report)
+        .map_err(|e| format!("cannot encode the report: {e}"))?;
+    // Never hand out a report the collector would refuse.
+    crate::schema::parse_report(json.as_bytes())
+        .map_err(|e| format!("internal error: the report fails its own schema ({e})"))?;
+    if out == "-" {
+        return Ok(json + "\n");
+    }
+    let tmp = format!("{out}.tmp");
+    std::fs::write(&tmp, format!("{json}\n"))
+        .and_then(|_| std::fs::rename(&tmp, out))
+        .map_err(|e| format!("cannot write the report to {out}: {e}"))?;
+    let measured = report
+        .results
+        .iter()
+        .filter(|r| r.skipped.is_none())
+        .count();
+    Ok(format!(
+        "wrote {out}: {} results ({measured} measured, {} skipped), suite {} v{}\n",
+        report.results.len(),
+        report.results.len() - measured,
+        report.suite.id,
+        report.suite.version
+    ))
+}
+
+/// What `bench` runs.
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    pub kernel: String,
+    pub dtype: Dtype,
+    pub shape: BTreeMap<String, u64>,
+    pub threads: usize,
+    pub full_range: bool,
+    pub cold: bool,
+    pub min_time_ms: u64,
+}
+
+/// `bench`: one kernel, pinned to the fastest cluster's first `threads` CPUs.
+pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
+    let isa = Isa::detect();
+    let id = identify(&Sysroot::live());
+    let allowed = bench::allowed_cpus();
+    let mut clusters: Vec<&crate::schema::Cluster> = id.cpu.clusters.iter().collect();
+    clusters.sort_by_key(|c| std::cmp::Reverse(c.max_khz.unwrap_or(0)));
+    let mut cpus: Vec<u32> = clusters
+        .iter()
+        .flat_map(|c| c.cpus.iter().copied())
+        .filter(|c| allowed.contains(c))
+        .collect();
+    if cpus.is_empty() {
+        cpus = allowed.clone();
+    }
+    let threads = args.threads.max(1);
+    if threads > cpus.len() {
+        return Err(format!(
+            "--threads {threads}: only {} CPUs are available here",
+            cpus.len()
+        ));
+    }
+    cpus.truncate(threads);
+    let llc = id
+        .cpu
+        .clusters
+        .iter()
+        .flat_map(|c| c.caches.iter())
+        .map(|c| c.size_bytes as usize)
+        .max()
+        .unwrap_or(8 << 20);
+    let opt = WorkloadOptions {
+        threads,
+        cold_bytes: if args.cold { 2 * llc } else { 0 },
+        full_range: args.full_range,
+    };
+    let mut w = suite::build_workload(&args.kernel, args.dtype, &args.shape, &isa, opt)?;
+    let pool = Pool::new(&cpus);
+    let plan = Plan {
+        warmup: 5,
+        min_samples: 20,
+        min_time: Duration::from_millis(args.min_time_ms),
+        max_time: Duration::from_millis(args.min_time_ms * 5),
+    };
+    let f0 = bench::cur_freq_khz(&cpus);
+    let samples = bench::measure(&plan, || w.run(&pool));
+    let f1 = bench::cur_freq_khz(&cpus);
+    let stats = bench::summarise(&samples).ok_or("no samples were taken")?;
+    let result = KernelResult {
+        kernel: args.kernel.clone(),
+        dtype: Some(args.dtype),
+        shape: args.shape.clone(),
+        threads: threads as u32,
+        cpus: cpus.clone(),
+        path: Some(w.path()),
+        ops: Some(w.ops()),
+        latency_us: Some(stats),
+        samples: Some(samples.len() as u64),
+        gops: Some(w.ops() as f64 / stats.p50 / 1e3),
+        freq_khz: f1.or(f0),
+        ..Default::default()
+    };
+    if json {
+        return serde_json::to_string(&result)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string());
+    }
+    Ok(format!(
+        "{} {:?} {:?} x{} on cpus {:?}\n  path   {}\n  {:.2} GOPS at p50   latency us: min {:.2}  p10 {:.2}  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (cv {:.3}, {} samples)\n",
+        result.kernel, args.dtype, args.shape, threads, cpus, w.path(), result.gops.unwrap_or(0.0),
+        stats.min, stats.p10, stats.p50, stats.p90, stats.p99, stats.max, stats.cv, samples.len()
+    ))
+}
+
+/// `selftest`: every kernel variant this CPU supports against its reference. The
+/// error carries the report when anything fails.
+pub fn selftest_command() -> Result<String, String> {
+    let isa = Isa::detect();
+    let outcomes = selftest::run(&isa, 80, 2026);
+    let mut by_variant: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for o in &outcomes {
+        let e = by_variant.entry(o.variant.clone()).or_default();
+        e.1 += 1;
+        e.0 += usize::from(o.ok);
+    }
+    let mut text = format!("kernel self-test on {isa:?}\n");
+    for (v, (ok, n)) in &by_variant {
+        text += &format!(
+            "  {v:44} {ok}/{n} {}\n",
+            if ok == n { "ok" } else { "FAILED" }
+        );
+    }
+    let failed: Vec<&selftest::Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
+    for f in failed.iter().take(20) {
+        text += &format!("  FAIL {} {}: {}\n", f.variant, f.shape, f.detail);
+    }
+    text += &format!(
+        "{} passed, {} failed\n",
+        outcomes.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(text)
+    } else {
+        Err(text)
     }
 }

@@ -5,5 +5,6 @@ pub mod bench;
 pub mod commands;
 pub mod identify;
 pub mod kernels;
+pub mod suite;
 
 pub use identify::{identify, Sysroot};

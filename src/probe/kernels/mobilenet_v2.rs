@@ -10,7 +10,15 @@ use super::selftest::Rng;
 use super::{f32_gemm, Isa};
 
 /// (expansion t, output channels c, repeats n, first stride s), from the paper.
-const BLOCKS: [(usize, usize, usize, usize); 7] = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
+const BLOCKS: [(usize, usize, usize, usize); 7] = [
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+];
 const INPUT: usize = 224;
 const CLASSES: usize = 1000;
 
@@ -30,7 +38,13 @@ fn blocks() -> Vec<Block> {
     for (t, c, n, s) in BLOCKS {
         for i in 0..n {
             let stride = if i == 0 { s } else { 1 };
-            out.push(Block { h, cin, hidden: cin * t, cout: c, stride });
+            out.push(Block {
+                h,
+                cin,
+                hidden: cin * t,
+                cout: c,
+                stride,
+            });
             h = conv::out_size(h, stride);
             cin = c;
         }
@@ -87,7 +101,9 @@ impl MobileNetV2F32 {
     pub fn new(isa: &Isa) -> Self {
         let mut r = Rng::new(224);
         let gemm = f32_gemm::best(isa);
-        let pack = |r: &mut Rng, k: usize, n: usize| f32_gemm::PackedB::new(k, n, &weights(r, k * n, k), n, gemm.nr);
+        let pack = |r: &mut Rng, k: usize, n: usize| {
+            f32_gemm::PackedB::new(k, n, &weights(r, k * n, k), n, gemm.nr)
+        };
         let stem_w = weights(&mut r, 27 * 32, 27);
         let stem = conv::Conv3x3F32::new(isa, INPUT, INPUT, 3, 32, 2, &stem_w, &[0.0; 32]);
         let blocks = blocks()
@@ -103,7 +119,15 @@ impl MobileNetV2F32 {
         let head = pack(&mut r, 320, 1280);
         let fc = pack(&mut r, 1280, CLASSES);
         let big = 112 * 112 * 96;
-        MobileNetV2F32 { gemm, dw: DwVariant::best(isa), stem, blocks, head, fc, bufs: [vec![0.0; big], vec![0.0; big], vec![0.0; big]] }
+        MobileNetV2F32 {
+            gemm,
+            dw: DwVariant::best(isa),
+            stem,
+            blocks,
+            head,
+            fc,
+            bufs: [vec![0.0; big], vec![0.0; big], vec![0.0; big]],
+        }
     }
 
     pub fn path(&self) -> String {
@@ -121,15 +145,41 @@ impl MobileNetV2F32 {
             // x holds the block input; expand into y (or use x), depthwise into z, project into y.
             let hidden: &[f32] = match &blk.expand {
                 Some(w) => {
-                    f32_gemm::gemm(&self.gemm, hw, &x[..hw * b.cin], b.cin, w, &mut y[..hw * b.hidden], b.hidden);
+                    f32_gemm::gemm(
+                        &self.gemm,
+                        hw,
+                        &x[..hw * b.cin],
+                        b.cin,
+                        w,
+                        &mut y[..hw * b.hidden],
+                        b.hidden,
+                    );
                     relu6(&mut y[..hw * b.hidden]);
                     &y[..hw * b.hidden]
                 }
                 None => &x[..hw * b.cin],
             };
-            conv::dwconv3x3_f32(self.dw, b.h, b.h, b.hidden, b.stride, hidden, &blk.dw, &blk.dw_bias, &mut z[..ho * ho * b.hidden]);
+            conv::dwconv3x3_f32(
+                self.dw,
+                b.h,
+                b.h,
+                b.hidden,
+                b.stride,
+                hidden,
+                &blk.dw,
+                &blk.dw_bias,
+                &mut z[..ho * ho * b.hidden],
+            );
             relu6(&mut z[..ho * ho * b.hidden]);
-            f32_gemm::gemm(&self.gemm, ho * ho, &z[..ho * ho * b.hidden], b.hidden, &blk.project, &mut y[..ho * ho * b.cout], b.cout);
+            f32_gemm::gemm(
+                &self.gemm,
+                ho * ho,
+                &z[..ho * ho * b.hidden],
+                b.hidden,
+                &blk.project,
+                &mut y[..ho * ho * b.cout],
+                b.cout,
+            );
             if b.stride == 1 && b.cin == b.cout {
                 for (o, i) in y[..ho * ho * b.cout].iter_mut().zip(&x[..ho * ho * b.cout]) {
                     *o += i;
@@ -137,7 +187,15 @@ impl MobileNetV2F32 {
             }
             std::mem::swap(x, y);
         }
-        f32_gemm::gemm(&self.gemm, 49, &x[..49 * 320], 320, &self.head, &mut y[..49 * 1280], 1280);
+        f32_gemm::gemm(
+            &self.gemm,
+            49,
+            &x[..49 * 320],
+            320,
+            &self.head,
+            &mut y[..49 * 1280],
+            1280,
+        );
         relu6(&mut y[..49 * 1280]);
         let mut pooled = vec![0f32; 1280];
         for px in y[..49 * 1280].chunks(1280) {
@@ -186,14 +244,30 @@ impl MobileNetV2Q8 {
     pub fn new(isa: &Isa) -> Self {
         let mut r = Rng::new(224);
         let gemm = qs8_gemm::best(isa, true, false);
-        let pack = |r: &mut Rng, k: usize, n: usize| qs8_gemm::PackedQB::new(k, n, &qweights(r, k * n), n, &gemm);
+        let pack = |r: &mut Rng, k: usize, n: usize| {
+            qs8_gemm::PackedQB::new(k, n, &qweights(r, k * n), n, &gemm)
+        };
         let stem_w = qweights(&mut r, 27 * 32);
-        let stem = conv::Conv3x3Q8::new(isa, INPUT, INPUT, 3, 32, 2, &stem_w, &[0; 32], 128, rq_for(27, 0));
+        let stem = conv::Conv3x3Q8::new(
+            isa,
+            INPUT,
+            INPUT,
+            3,
+            32,
+            2,
+            &stem_w,
+            &[0; 32],
+            128,
+            rq_for(27, 0),
+        );
         let blocks = blocks()
             .into_iter()
             .map(|b| BlockQ8 {
                 expand: (b.hidden != b.cin).then(|| pack(&mut r, b.cin, b.hidden)),
-                dw: qweights(&mut r, 9 * b.hidden).into_iter().map(i16::from).collect(),
+                dw: qweights(&mut r, 9 * b.hidden)
+                    .into_iter()
+                    .map(i16::from)
+                    .collect(),
                 project: pack(&mut r, b.hidden, b.cout),
                 b,
             })
@@ -201,11 +275,24 @@ impl MobileNetV2Q8 {
         let head = pack(&mut r, 320, 1280);
         let fc = pack(&mut r, 1280, CLASSES);
         let big = 112 * 112 * 96;
-        MobileNetV2Q8 { gemm, dw: DwVariant::best(isa), stem, blocks, head, fc, bufs: [vec![0; big], vec![0; big], vec![0; big]] }
+        MobileNetV2Q8 {
+            gemm,
+            dw: DwVariant::best(isa),
+            stem,
+            blocks,
+            head,
+            fc,
+            bufs: [vec![0; big], vec![0; big], vec![0; big]],
+        }
     }
 
     pub fn path(&self) -> String {
-        format!("{} ({}) + {}", self.gemm.name, self.gemm.path(), self.dw.name("qs8"))
+        format!(
+            "{} ({}) + {}",
+            self.gemm.name,
+            self.gemm.path(),
+            self.dw.name("qs8")
+        )
     }
 
     /// One inference of a 224x224x3 u8 image; returns the 1000 quantized logits.
@@ -220,16 +307,54 @@ impl MobileNetV2Q8 {
             let (hw, ho) = (b.h * b.h, conv::out_size(b.h, b.stride));
             let (hidden, hidden_zp): (&[u8], u8) = match &blk.expand {
                 Some(w) => {
-                    let q = qs8_gemm::QParams { a_zero_point: x_zp, bias: &zero[..0], requant: rq_for(b.cin, 0) };
-                    qs8_gemm::gemm(&self.gemm, hw, &x[..hw * b.cin], b.cin, w, &q, &mut y[..hw * b.hidden], b.hidden);
+                    let q = qs8_gemm::QParams {
+                        a_zero_point: x_zp,
+                        bias: &zero[..0],
+                        requant: rq_for(b.cin, 0),
+                    };
+                    qs8_gemm::gemm(
+                        &self.gemm,
+                        hw,
+                        &x[..hw * b.cin],
+                        b.cin,
+                        w,
+                        &q,
+                        &mut y[..hw * b.hidden],
+                        b.hidden,
+                    );
                     (&y[..hw * b.hidden], 0)
                 }
                 None => (&x[..hw * b.cin], x_zp),
             };
             let dw_bias = vec![0i32; b.hidden];
-            conv::dwconv3x3_q8(self.dw, b.h, b.h, b.hidden, b.stride, hidden, hidden_zp, &blk.dw, &dw_bias, &rq_for(9, 0), &mut z[..ho * ho * b.hidden]);
-            let q = qs8_gemm::QParams { a_zero_point: 0, bias: &zero[..0], requant: rq_for(b.hidden, 128) };
-            qs8_gemm::gemm(&self.gemm, ho * ho, &z[..ho * ho * b.hidden], b.hidden, &blk.project, &q, &mut y[..ho * ho * b.cout], b.cout);
+            conv::dwconv3x3_q8(
+                self.dw,
+                b.h,
+                b.h,
+                b.hidden,
+                b.stride,
+                hidden,
+                hidden_zp,
+                &blk.dw,
+                &dw_bias,
+                &rq_for(9, 0),
+                &mut z[..ho * ho * b.hidden],
+            );
+            let q = qs8_gemm::QParams {
+                a_zero_point: 0,
+                bias: &zero[..0],
+                requant: rq_for(b.hidden, 128),
+            };
+            qs8_gemm::gemm(
+                &self.gemm,
+                ho * ho,
+                &z[..ho * ho * b.hidden],
+                b.hidden,
+                &blk.project,
+                &q,
+                &mut y[..ho * ho * b.cout],
+                b.cout,
+            );
             if b.stride == 1 && b.cin == b.cout {
                 // Residual add of two zero-point-128 tensors at equal scale, halved to stay in range.
                 for (o, i) in y[..ho * ho * b.cout].iter_mut().zip(&x[..ho * ho * b.cout]) {
@@ -240,16 +365,42 @@ impl MobileNetV2Q8 {
             x_zp = 128;
             std::mem::swap(x, y);
         }
-        let q = qs8_gemm::QParams { a_zero_point: x_zp, bias: &zero[..0], requant: rq_for(320, 0) };
-        qs8_gemm::gemm(&self.gemm, 49, &x[..49 * 320], 320, &self.head, &q, &mut y[..49 * 1280], 1280);
+        let q = qs8_gemm::QParams {
+            a_zero_point: x_zp,
+            bias: &zero[..0],
+            requant: rq_for(320, 0),
+        };
+        qs8_gemm::gemm(
+            &self.gemm,
+            49,
+            &x[..49 * 320],
+            320,
+            &self.head,
+            &q,
+            &mut y[..49 * 1280],
+            1280,
+        );
         let mut pooled = vec![0u8; 1280];
         for (c, p) in pooled.iter_mut().enumerate() {
             let sum: u32 = (0..49).map(|px| u32::from(y[px * 1280 + c])).sum();
             *p = ((sum + 24) / 49) as u8;
         }
         let mut logits = vec![0u8; CLASSES];
-        let q = qs8_gemm::QParams { a_zero_point: 0, bias: &zero[..0], requant: rq_for(1280, 128) };
-        qs8_gemm::gemm(&self.gemm, 1, &pooled, 1280, &self.fc, &q, &mut logits, CLASSES);
+        let q = qs8_gemm::QParams {
+            a_zero_point: 0,
+            bias: &zero[..0],
+            requant: rq_for(1280, 128),
+        };
+        qs8_gemm::gemm(
+            &self.gemm,
+            1,
+            &pooled,
+            1280,
+            &self.fc,
+            &q,
+            &mut logits,
+            CLASSES,
+        );
         logits
     }
 }
@@ -272,16 +423,24 @@ mod tests {
     fn both_networks_run_and_produce_varied_logits() {
         let isa = Isa::detect();
         let mut f = MobileNetV2F32::new(&isa);
-        let img: Vec<f32> = (0..224 * 224 * 3).map(|i| ((i * 37 % 255) as f32) / 255.0).collect();
+        let img: Vec<f32> = (0..224 * 224 * 3)
+            .map(|i| ((i * 37 % 255) as f32) / 255.0)
+            .collect();
         let logits = f.run(&img);
         assert_eq!(logits.len(), 1000);
         assert!(logits.iter().all(|v| v.is_finite()));
-        assert!(logits.iter().any(|&v| v != logits[0]), "logits all equal: the network is degenerate");
+        assert!(
+            logits.iter().any(|&v| v != logits[0]),
+            "logits all equal: the network is degenerate"
+        );
         let mut q = MobileNetV2Q8::new(&isa);
         let img: Vec<u8> = (0..224 * 224 * 3).map(|i| (i * 37 % 255) as u8).collect();
         let out = q.run(&img);
         assert_eq!(out.len(), 1000);
         let distinct: std::collections::BTreeSet<u8> = out.iter().copied().collect();
-        assert!(distinct.len() > 3, "quantized logits collapsed to {distinct:?}");
+        assert!(
+            distinct.len() > 3,
+            "quantized logits collapsed to {distinct:?}"
+        );
     }
 }

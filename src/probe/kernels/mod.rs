@@ -4,7 +4,6 @@
 // BLAS-style kernel signatures (m, n, k, pointers, leading dimensions) are long by nature.
 #![allow(clippy::too_many_arguments)]
 
-
 pub mod conv;
 pub mod f32_gemm;
 pub mod isa;

@@ -133,7 +133,7 @@ pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
             }
         }
     }
-        out.extend(convolutions(isa, cases / 4 + 4, seed ^ 0x5eed));
+    out.extend(convolutions(isa, cases / 4 + 4, seed ^ 0x5eed));
     out
 }
 
@@ -141,10 +141,16 @@ pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
 fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
     let mut out = Vec::new();
     let mut r = Rng::new(seed);
-    let dw_variants: Vec<DwVariant> = [DwVariant::best(isa), DwVariant::Portable].into_iter().collect();
+    let dw_variants: Vec<DwVariant> = [DwVariant::best(isa), DwVariant::Portable]
+        .into_iter()
+        .collect();
     for case in 0..cases {
         let (h, w) = (1 + r.below(13) as usize, 1 + r.below(13) as usize);
-        let (cin, cout, stride) = (1 + r.below(20) as usize, 1 + r.below(40) as usize, 1 + case % 2);
+        let (cin, cout, stride) = (
+            1 + r.below(20) as usize,
+            1 + r.below(40) as usize,
+            1 + case % 2,
+        );
         let (ho, wo) = (conv::out_size(h, stride), conv::out_size(w, stride));
         let shape = format!("h={h} w={w} cin={cin} cout={cout} stride={stride}");
         let tol = 1e-6 + (9 * cin) as f32 * 2.5e-7;
@@ -157,39 +163,83 @@ fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
         let mut layer = conv::Conv3x3F32::new(isa, h, w, cin, cout, stride, &wt, &bias[..cout]);
         let mut got = vec![f32::NAN; ho * wo * cout];
         layer.run(&x, &mut got);
-        let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
-        out.push(Outcome { variant: format!("f32-conv3x3 via {}", layer.variant.name), shape: shape.clone(), ok: worst <= tol * 2.0, detail: format!("max abs error {worst:.3e}") });
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0f32, f32::max);
+        out.push(Outcome {
+            variant: format!("f32-conv3x3 via {}", layer.variant.name),
+            shape: shape.clone(),
+            ok: worst <= tol * 2.0,
+            detail: format!("max abs error {worst:.3e}"),
+        });
         let dwt: Vec<f32> = (0..9 * cin).map(|_| r.f32()).collect();
         let mut want = vec![0f32; ho * wo * cin];
         conv_ref::dwconv3x3_f32(h, w, cin, stride, &x, &dwt, &bias, &mut want);
         for &v in &dw_variants {
             let mut got = vec![f32::NAN; ho * wo * cin];
             conv::dwconv3x3_f32(v, h, w, cin, stride, &x, &dwt, &bias, &mut got);
-            let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
-            out.push(Outcome { variant: v.name("f32"), shape: shape.clone(), ok: worst <= 1e-5, detail: format!("max abs error {worst:.3e}") });
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| (g - w).abs())
+                .fold(0f32, f32::max);
+            out.push(Outcome {
+                variant: v.name("f32"),
+                shape: shape.clone(),
+                ok: worst <= 1e-5,
+                detail: format!("max abs error {worst:.3e}"),
+            });
         }
         // int8 dense and depthwise, bit-exact.
         let xq: Vec<u8> = (0..h * w * cin).map(|_| r.below(256) as u8).collect();
         let wq: Vec<i8> = (0..9 * cin * cout).map(|_| r.i8_in(-128, 127)).collect();
-        let bq: Vec<i32> = (0..cout.max(cin)).map(|_| r.below(4001) as i32 - 2000).collect();
+        let bq: Vec<i32> = (0..cout.max(cin))
+            .map(|_| r.below(4001) as i32 - 2000)
+            .collect();
         let zp = r.below(256) as u8;
-        let rq = qs8_gemm::Requant::from_scale(1.0 / (256.0 + r.below(2000) as f64), r.below(256) as u8);
+        let rq =
+            qs8_gemm::Requant::from_scale(1.0 / (256.0 + r.below(2000) as f64), r.below(256) as u8);
         let mut want = vec![0u8; ho * wo * cout];
         conv_ref::conv3x3_q8(h, w, cin, cout, stride, &xq, zp, &wq, &bq, &rq, &mut want);
-        let mut layer = conv::Conv3x3Q8::new(isa, h, w, cin, cout, stride, &wq, &bq[..cout], zp, rq);
+        let mut layer =
+            conv::Conv3x3Q8::new(isa, h, w, cin, cout, stride, &wq, &bq[..cout], zp, rq);
         let mut got = vec![0u8; ho * wo * cout];
         layer.run(&xq, &mut got);
         let bad = got.iter().zip(&want).filter(|(g, w)| g != w).count();
-        out.push(Outcome { variant: format!("qs8-conv3x3 via {}", layer.variant.name), shape: shape.clone(), ok: bad == 0, detail: format!("{bad} outputs differ") });
+        out.push(Outcome {
+            variant: format!("qs8-conv3x3 via {}", layer.variant.name),
+            shape: shape.clone(),
+            ok: bad == 0,
+            detail: format!("{bad} outputs differ"),
+        });
         let dq: Vec<i8> = (0..9 * cin).map(|_| r.i8_in(-128, 127)).collect();
         let dq16: Vec<i16> = dq.iter().map(|&v| i16::from(v)).collect();
         let mut want = vec![0u8; ho * wo * cin];
         conv_ref::dwconv3x3_q8(h, w, cin, stride, &xq, zp, &dq, &bq, &rq, &mut want);
         for &v in &dw_variants {
             let mut got = vec![0u8; ho * wo * cin];
-            conv::dwconv3x3_q8(v, h, w, cin, stride, &xq, zp, &dq16, &bq[..cin], &rq, &mut got);
+            conv::dwconv3x3_q8(
+                v,
+                h,
+                w,
+                cin,
+                stride,
+                &xq,
+                zp,
+                &dq16,
+                &bq[..cin],
+                &rq,
+                &mut got,
+            );
             let bad = got.iter().zip(&want).filter(|(g, w)| g != w).count();
-            out.push(Outcome { variant: v.name("qs8"), shape: shape.clone(), ok: bad == 0, detail: format!("{bad} outputs differ") });
+            out.push(Outcome {
+                variant: v.name("qs8"),
+                shape: shape.clone(),
+                ok: bad == 0,
+                detail: format!("{bad} outputs differ"),
+            });
         }
     }
     out

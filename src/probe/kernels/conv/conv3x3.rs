@@ -6,7 +6,15 @@ use super::out_size;
 use crate::probe::kernels::{f32_gemm, qs8_gemm, Isa};
 
 /// Fill `cols` (`ho*wo` rows of `9*cin`) from NHWC `input`; out-of-image taps get `pad`.
-fn im2col<T: Copy>(h: usize, w: usize, cin: usize, stride: usize, input: &[T], pad: T, cols: &mut [T]) {
+pub fn im2col<T: Copy>(
+    h: usize,
+    w: usize,
+    cin: usize,
+    stride: usize,
+    input: &[T],
+    pad: T,
+    cols: &mut [T],
+) {
     let (ho, wo) = (out_size(h, stride), out_size(w, stride));
     let k = 9 * cin;
     for oy in 0..ho {
@@ -15,7 +23,10 @@ fn im2col<T: Copy>(h: usize, w: usize, cin: usize, stride: usize, input: &[T], p
             for ky in 0..3 {
                 for kx in 0..3 {
                     let dst = &mut row[(ky * 3 + kx) * cin..(ky * 3 + kx + 1) * cin];
-                    let (iy, ix) = ((oy * stride + ky) as isize - 1, (ox * stride + kx) as isize - 1);
+                    let (iy, ix) = (
+                        (oy * stride + ky) as isize - 1,
+                        (ox * stride + kx) as isize - 1,
+                    );
                     if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                         dst.fill(pad);
                     } else {
@@ -43,11 +54,30 @@ pub struct Conv3x3F32 {
 
 impl Conv3x3F32 {
     /// `weights` is `[3][3][cin][cout]`.
-    pub fn new(isa: &Isa, h: usize, w: usize, cin: usize, cout: usize, stride: usize, weights: &[f32], bias: &[f32]) -> Self {
+    pub fn new(
+        isa: &Isa,
+        h: usize,
+        w: usize,
+        cin: usize,
+        cout: usize,
+        stride: usize,
+        weights: &[f32],
+        bias: &[f32],
+    ) -> Self {
         let variant = f32_gemm::best(isa);
         let packed = f32_gemm::PackedB::new(9 * cin, cout, weights, cout, variant.nr);
         let rows = out_size(h, stride) * out_size(w, stride);
-        Conv3x3F32 { h, w, cin, cout, stride, variant, weights: packed, bias: bias.to_vec(), cols: vec![0.0; rows * 9 * cin] }
+        Conv3x3F32 {
+            h,
+            w,
+            cin,
+            cout,
+            stride,
+            variant,
+            weights: packed,
+            bias: bias.to_vec(),
+            cols: vec![0.0; rows * 9 * cin],
+        }
     }
 
     pub fn out_len(&self) -> usize {
@@ -59,9 +89,25 @@ impl Conv3x3F32 {
     }
 
     pub fn run(&mut self, input: &[f32], out: &mut [f32]) {
-        im2col(self.h, self.w, self.cin, self.stride, input, 0.0, &mut self.cols);
+        im2col(
+            self.h,
+            self.w,
+            self.cin,
+            self.stride,
+            input,
+            0.0,
+            &mut self.cols,
+        );
         let rows = out_size(self.h, self.stride) * out_size(self.w, self.stride);
-        f32_gemm::gemm(&self.variant, rows, &self.cols, 9 * self.cin, &self.weights, out, self.cout);
+        f32_gemm::gemm(
+            &self.variant,
+            rows,
+            &self.cols,
+            9 * self.cin,
+            &self.weights,
+            out,
+            self.cout,
+        );
         if !self.bias.is_empty() {
             for px in out.chunks_mut(self.cout) {
                 for (o, b) in px.iter_mut().zip(&self.bias) {
@@ -89,11 +135,34 @@ pub struct Conv3x3Q8 {
 
 impl Conv3x3Q8 {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(isa: &Isa, h: usize, w: usize, cin: usize, cout: usize, stride: usize, weights: &[i8], bias: &[i32], a_zero_point: u8, requant: qs8_gemm::Requant) -> Self {
+    pub fn new(
+        isa: &Isa,
+        h: usize,
+        w: usize,
+        cin: usize,
+        cout: usize,
+        stride: usize,
+        weights: &[i8],
+        bias: &[i32],
+        a_zero_point: u8,
+        requant: qs8_gemm::Requant,
+    ) -> Self {
         let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(weights), false);
         let packed = qs8_gemm::PackedQB::new(9 * cin, cout, weights, cout, &variant);
         let rows = out_size(h, stride) * out_size(w, stride);
-        Conv3x3Q8 { h, w, cin, cout, stride, variant, weights: packed, bias: bias.to_vec(), a_zero_point, requant, cols: vec![0; rows * 9 * cin] }
+        Conv3x3Q8 {
+            h,
+            w,
+            cin,
+            cout,
+            stride,
+            variant,
+            weights: packed,
+            bias: bias.to_vec(),
+            a_zero_point,
+            requant,
+            cols: vec![0; rows * 9 * cin],
+        }
     }
 
     pub fn out_len(&self) -> usize {
@@ -105,9 +174,30 @@ impl Conv3x3Q8 {
     }
 
     pub fn run(&mut self, input: &[u8], out: &mut [u8]) {
-        im2col(self.h, self.w, self.cin, self.stride, input, self.a_zero_point, &mut self.cols);
+        im2col(
+            self.h,
+            self.w,
+            self.cin,
+            self.stride,
+            input,
+            self.a_zero_point,
+            &mut self.cols,
+        );
         let rows = out_size(self.h, self.stride) * out_size(self.w, self.stride);
-        let q = qs8_gemm::QParams { a_zero_point: self.a_zero_point, bias: &self.bias, requant: self.requant };
-        qs8_gemm::gemm(&self.variant, rows, &self.cols, 9 * self.cin, &self.weights, &q, out, self.cout);
+        let q = qs8_gemm::QParams {
+            a_zero_point: self.a_zero_point,
+            bias: &self.bias,
+            requant: self.requant,
+        };
+        qs8_gemm::gemm(
+            &self.variant,
+            rows,
+            &self.cols,
+            9 * self.cin,
+            &self.weights,
+            &q,
+            out,
+            self.cout,
+        );
     }
 }

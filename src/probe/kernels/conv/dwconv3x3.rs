@@ -41,17 +41,33 @@ impl DwVariant {
 #[inline(always)]
 fn taps(h: usize, w: usize, stride: usize, oy: usize, ox: usize) -> [Option<usize>; 9] {
     std::array::from_fn(|t| {
-        let (iy, ix) = ((oy * stride + t / 3) as isize - 1, (ox * stride + t % 3) as isize - 1);
-        (iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize).then(|| iy as usize * w + ix as usize)
+        let (iy, ix) = (
+            (oy * stride + t / 3) as isize - 1,
+            (ox * stride + t % 3) as isize - 1,
+        );
+        (iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize)
+            .then(|| iy as usize * w + ix as usize)
     })
 }
 
 #[inline(always)]
-fn body_f32(h: usize, w: usize, c: usize, stride: usize, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
-    let (ho, wo) = (out_size(h, stride), out_size(w, stride));
-    for oy in 0..ho {
+fn body_f32(
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    oy0: usize,
+    oy1: usize,
+) {
+    let wo = out_size(w, stride);
+    for oy in oy0..oy1 {
         for ox in 0..wo {
-            let o = &mut out[(oy * wo + ox) * c..(oy * wo + ox + 1) * c];
+            let at = ((oy - oy0) * wo + ox) * c;
+            let o = &mut out[at..at + c];
             o.copy_from_slice(&bias[..c]);
             for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
                 if let Some(px) = px {
@@ -67,10 +83,24 @@ fn body_f32(h: usize, w: usize, c: usize, stride: usize, input: &[f32], weights:
 }
 
 #[inline(always)]
-fn body_q8(h: usize, w: usize, c: usize, stride: usize, input: &[u8], a_zp: u8, weights: &[i16], bias: &[i32], rq: &Requant, acc: &mut [i32], out: &mut [u8]) {
-    let (ho, wo) = (out_size(h, stride), out_size(w, stride));
+fn body_q8(
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[u8],
+    a_zp: u8,
+    weights: &[i16],
+    bias: &[i32],
+    rq: &Requant,
+    acc: &mut [i32],
+    out: &mut [u8],
+    oy0: usize,
+    oy1: usize,
+) {
+    let wo = out_size(w, stride);
     let zp = i16::from(a_zp);
-    for oy in 0..ho {
+    for oy in oy0..oy1 {
         for ox in 0..wo {
             acc.fill(0);
             for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
@@ -82,7 +112,8 @@ fn body_q8(h: usize, w: usize, c: usize, stride: usize, input: &[u8], a_zp: u8, 
                     }
                 }
             }
-            requantize_row(acc, bias, rq, &mut out[(oy * wo + ox) * c..(oy * wo + ox + 1) * c]);
+            let at = ((oy - oy0) * wo + ox) * c;
+            requantize_row(acc, bias, rq, &mut out[at..at + c]);
         }
     }
 }
@@ -112,22 +143,115 @@ macro_rules! multiversion {
     };
 }
 
-multiversion!(dispatch_f32, body_f32, (h: usize, w: usize, c: usize, stride: usize, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]));
-multiversion!(dispatch_q8, body_q8, (h: usize, w: usize, c: usize, stride: usize, input: &[u8], a_zp: u8, weights: &[i16], bias: &[i32], rq: &Requant, acc: &mut [i32], out: &mut [u8]));
+multiversion!(dispatch_f32, body_f32, (h: usize, w: usize, c: usize, stride: usize, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32], oy0: usize, oy1: usize));
+multiversion!(dispatch_q8, body_q8, (h: usize, w: usize, c: usize, stride: usize, input: &[u8], a_zp: u8, weights: &[i16], bias: &[i32], rq: &Requant, acc: &mut [i32], out: &mut [u8], oy0: usize, oy1: usize));
 
 /// f32 depthwise 3x3 (`weights` `[3][3][c]`, `bias` `c` values).
 #[allow(clippy::too_many_arguments)]
-pub fn dwconv3x3_f32(v: DwVariant, h: usize, w: usize, c: usize, stride: usize, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
+pub fn dwconv3x3_f32(
+    v: DwVariant,
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) {
     assert!(input.len() >= h * w * c && weights.len() >= 9 * c && bias.len() >= c);
-    assert!(out.len() >= out_size(h, stride) * out_size(w, stride) * c);
-    dispatch_f32(v, h, w, c, stride, input, weights, bias, out);
+    let ho = out_size(h, stride);
+    dwconv3x3_f32_rows(v, h, w, c, stride, input, weights, bias, out, 0, ho);
+}
+
+/// Output rows `oy0..oy1` only, written to `out` from its start (for threads splitting rows).
+pub fn dwconv3x3_f32_rows(
+    v: DwVariant,
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    oy0: usize,
+    oy1: usize,
+) {
+    assert!(input.len() >= h * w * c && weights.len() >= 9 * c && bias.len() >= c);
+    let oy1 = oy1.min(out_size(h, stride));
+    assert!(out.len() >= oy1.saturating_sub(oy0) * out_size(w, stride) * c);
+    dispatch_f32(
+        v,
+        h,
+        w,
+        c,
+        stride,
+        input,
+        weights,
+        bias,
+        out,
+        oy0,
+        oy1.max(oy0),
+    );
 }
 
 /// Quantized depthwise 3x3; `weights` widened to i16 once by the caller (packing).
 #[allow(clippy::too_many_arguments)]
-pub fn dwconv3x3_q8(v: DwVariant, h: usize, w: usize, c: usize, stride: usize, input: &[u8], a_zp: u8, weights: &[i16], bias: &[i32], rq: &Requant, out: &mut [u8]) {
+pub fn dwconv3x3_q8(
+    v: DwVariant,
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[u8],
+    a_zp: u8,
+    weights: &[i16],
+    bias: &[i32],
+    rq: &Requant,
+    out: &mut [u8],
+) {
     assert!(input.len() >= h * w * c && weights.len() >= 9 * c && bias.len() >= c);
-    assert!(out.len() >= out_size(h, stride) * out_size(w, stride) * c);
+    let ho = out_size(h, stride);
+    dwconv3x3_q8_rows(
+        v, h, w, c, stride, input, a_zp, weights, bias, rq, out, 0, ho,
+    );
+}
+
+/// Output rows `oy0..oy1` only, written to `out` from its start.
+pub fn dwconv3x3_q8_rows(
+    v: DwVariant,
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[u8],
+    a_zp: u8,
+    weights: &[i16],
+    bias: &[i32],
+    rq: &Requant,
+    out: &mut [u8],
+    oy0: usize,
+    oy1: usize,
+) {
+    assert!(input.len() >= h * w * c && weights.len() >= 9 * c && bias.len() >= c);
+    let oy1 = oy1.min(out_size(h, stride));
+    assert!(out.len() >= oy1.saturating_sub(oy0) * out_size(w, stride) * c);
     let mut acc = vec![0i32; c];
-    dispatch_q8(v, h, w, c, stride, input, a_zp, weights, bias, rq, &mut acc, out);
+    dispatch_q8(
+        v,
+        h,
+        w,
+        c,
+        stride,
+        input,
+        a_zp,
+        weights,
+        bias,
+        rq,
+        &mut acc,
+        out,
+        oy0,
+        oy1.max(oy0),
+    );
 }

@@ -6,8 +6,11 @@ mod conv3x3;
 mod dwconv3x3;
 pub mod reference;
 
+pub use conv3x3::im2col;
 pub use conv3x3::{Conv3x3F32, Conv3x3Q8};
-pub use dwconv3x3::{dwconv3x3_f32, dwconv3x3_q8, DwVariant};
+pub use dwconv3x3::{
+    dwconv3x3_f32, dwconv3x3_f32_rows, dwconv3x3_q8, dwconv3x3_q8_rows, DwVariant,
+};
 
 /// Output size of a 3x3, pad-1 convolution.
 pub fn out_size(input: usize, stride: usize) -> usize {

@@ -4,7 +4,17 @@ use super::out_size;
 use crate::probe::kernels::qs8_gemm::Requant;
 
 /// Dense 3x3: `w` is `[3][3][cin][cout]`, input `[h][w][cin]`, output `[ho][wo][cout]`.
-pub fn conv3x3_f32(h: usize, w: usize, cin: usize, cout: usize, stride: usize, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
+pub fn conv3x3_f32(
+    h: usize,
+    w: usize,
+    cin: usize,
+    cout: usize,
+    stride: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) {
     let (ho, wo) = (out_size(h, stride), out_size(w, stride));
     for oy in 0..ho {
         for ox in 0..wo {
@@ -12,13 +22,17 @@ pub fn conv3x3_f32(h: usize, w: usize, cin: usize, cout: usize, stride: usize, i
                 let mut acc = f64::from(bias.get(co).copied().unwrap_or(0.0));
                 for ky in 0..3 {
                     for kx in 0..3 {
-                        let (iy, ix) = ((oy * stride + ky) as isize - 1, (ox * stride + kx) as isize - 1);
+                        let (iy, ix) = (
+                            (oy * stride + ky) as isize - 1,
+                            (ox * stride + kx) as isize - 1,
+                        );
                         if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                             continue;
                         }
                         for ci in 0..cin {
                             let x = input[(iy as usize * w + ix as usize) * cin + ci];
-                            acc += f64::from(x) * f64::from(weights[((ky * 3 + kx) * cin + ci) * cout + co]);
+                            acc += f64::from(x)
+                                * f64::from(weights[((ky * 3 + kx) * cin + ci) * cout + co]);
                         }
                     }
                 }
@@ -29,7 +43,19 @@ pub fn conv3x3_f32(h: usize, w: usize, cin: usize, cout: usize, stride: usize, i
 }
 
 /// Quantized dense 3x3; padding is the activation zero point (contributes zero).
-pub fn conv3x3_q8(h: usize, w: usize, cin: usize, cout: usize, stride: usize, input: &[u8], a_zp: u8, weights: &[i8], bias: &[i32], rq: &Requant, out: &mut [u8]) {
+pub fn conv3x3_q8(
+    h: usize,
+    w: usize,
+    cin: usize,
+    cout: usize,
+    stride: usize,
+    input: &[u8],
+    a_zp: u8,
+    weights: &[i8],
+    bias: &[i32],
+    rq: &Requant,
+    out: &mut [u8],
+) {
     let (ho, wo) = (out_size(h, stride), out_size(w, stride));
     for oy in 0..ho {
         for ox in 0..wo {
@@ -37,12 +63,16 @@ pub fn conv3x3_q8(h: usize, w: usize, cin: usize, cout: usize, stride: usize, in
                 let mut acc = bias.get(co).copied().unwrap_or(0);
                 for ky in 0..3 {
                     for kx in 0..3 {
-                        let (iy, ix) = ((oy * stride + ky) as isize - 1, (ox * stride + kx) as isize - 1);
+                        let (iy, ix) = (
+                            (oy * stride + ky) as isize - 1,
+                            (ox * stride + kx) as isize - 1,
+                        );
                         if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                             continue;
                         }
                         for ci in 0..cin {
-                            let x = i32::from(input[(iy as usize * w + ix as usize) * cin + ci]) - i32::from(a_zp);
+                            let x = i32::from(input[(iy as usize * w + ix as usize) * cin + ci])
+                                - i32::from(a_zp);
                             acc += x * i32::from(weights[((ky * 3 + kx) * cin + ci) * cout + co]);
                         }
                     }
@@ -54,7 +84,16 @@ pub fn conv3x3_q8(h: usize, w: usize, cin: usize, cout: usize, stride: usize, in
 }
 
 /// Depthwise 3x3: `w` is `[3][3][c]`.
-pub fn dwconv3x3_f32(h: usize, w: usize, c: usize, stride: usize, input: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
+pub fn dwconv3x3_f32(
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[f32],
+    weights: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+) {
     let (ho, wo) = (out_size(h, stride), out_size(w, stride));
     for oy in 0..ho {
         for ox in 0..wo {
@@ -62,9 +101,13 @@ pub fn dwconv3x3_f32(h: usize, w: usize, c: usize, stride: usize, input: &[f32],
                 let mut acc = f64::from(bias.get(ch).copied().unwrap_or(0.0));
                 for ky in 0..3 {
                     for kx in 0..3 {
-                        let (iy, ix) = ((oy * stride + ky) as isize - 1, (ox * stride + kx) as isize - 1);
+                        let (iy, ix) = (
+                            (oy * stride + ky) as isize - 1,
+                            (ox * stride + kx) as isize - 1,
+                        );
                         if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
-                            acc += f64::from(input[(iy as usize * w + ix as usize) * c + ch]) * f64::from(weights[(ky * 3 + kx) * c + ch]);
+                            acc += f64::from(input[(iy as usize * w + ix as usize) * c + ch])
+                                * f64::from(weights[(ky * 3 + kx) * c + ch]);
                         }
                     }
                 }
@@ -75,7 +118,18 @@ pub fn dwconv3x3_f32(h: usize, w: usize, c: usize, stride: usize, input: &[f32],
 }
 
 /// Quantized depthwise 3x3.
-pub fn dwconv3x3_q8(h: usize, w: usize, c: usize, stride: usize, input: &[u8], a_zp: u8, weights: &[i8], bias: &[i32], rq: &Requant, out: &mut [u8]) {
+pub fn dwconv3x3_q8(
+    h: usize,
+    w: usize,
+    c: usize,
+    stride: usize,
+    input: &[u8],
+    a_zp: u8,
+    weights: &[i8],
+    bias: &[i32],
+    rq: &Requant,
+    out: &mut [u8],
+) {
     let (ho, wo) = (out_size(h, stride), out_size(w, stride));
     for oy in 0..ho {
         for ox in 0..wo {
@@ -83,9 +137,13 @@ pub fn dwconv3x3_q8(h: usize, w: usize, c: usize, stride: usize, input: &[u8], a
                 let mut acc = bias.get(ch).copied().unwrap_or(0);
                 for ky in 0..3 {
                     for kx in 0..3 {
-                        let (iy, ix) = ((oy * stride + ky) as isize - 1, (ox * stride + kx) as isize - 1);
+                        let (iy, ix) = (
+                            (oy * stride + ky) as isize - 1,
+                            (ox * stride + kx) as isize - 1,
+                        );
                         if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
-                            let x = i32::from(input[(iy as usize * w + ix as usize) * c + ch]) - i32::from(a_zp);
+                            let x = i32::from(input[(iy as usize * w + ix as usize) * c + ch])
+                                - i32::from(a_zp);
                             acc += x * i32::from(weights[(ky * 3 + kx) * c + ch]);
                         }
                     }

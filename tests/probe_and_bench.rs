@@ -1,0 +1,253 @@
+//! `fleetscope probe` and `fleetscope bench` end to end: a suite run writes one report
+//! that validates against the schema and holds every kernel family of the suite,
+//! measured or skipped with a reason; `bench --json` prints what scripts rely on.
+
+use sha2::{Digest, Sha256};
+use std::process::Command;
+
+const TINY: &str = r#"
+id = "tiny"
+version = "7"
+[measure]
+warmup = 1
+min_samples = 2
+min_time_ms = 1
+max_time_ms = 50
+cold_weights = true
+[run]
+clusters = "all"
+threads = ["1", "cluster"]
+cooldown_max_s = 1
+sustained_s = 1
+[[kernels]]
+family = "gemm"
+dtypes = ["f32", "i8"]
+shapes = [{ m = 37, n = 70, k = 29 }]
+[[kernels]]
+family = "gemv"
+dtypes = ["f32", "i8"]
+shapes = [{ n = 100, k = 64 }]
+[[kernels]]
+family = "conv3x3"
+dtypes = ["f32", "i8"]
+shapes = [{ h = 9, w = 7, cin = 5, cout = 11, stride = 2 }]
+[[kernels]]
+family = "dwconv3x3"
+dtypes = ["f32", "i8"]
+shapes = [{ h = 10, w = 10, c = 24, stride = 1 }]
+[[kernels]]
+family = "peak_fma"
+dtypes = ["f32"]
+shapes = [{ iters = 100 }]
+[[kernels]]
+family = "peak_dot"
+dtypes = ["i8"]
+shapes = [{ iters = 100 }]
+[[kernels]]
+family = "membw"
+dtypes = ["f32"]
+shapes = [{ mib = 1 }]
+[[kernels]]
+family = "mobilenet_v2"
+dtypes = ["f32"]
+shapes = [{}]
+"#;
+
+fn run(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin).args(args).output().expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn probe_writes_one_valid_report_with_every_family() {
+    let dir = std::env::temp_dir().join(format!("fleetscope-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let suite = dir.join("tiny.toml");
+    std::fs::write(&suite, TINY).unwrap();
+    let out = dir.join("report.json");
+    for bin in [
+        env!("CARGO_BIN_EXE_fleetscope"),
+        env!("CARGO_BIN_EXE_fleetscope-probe"),
+    ] {
+        let (code, stdout, stderr) = run(
+            bin,
+            &[
+                "probe",
+                "--suite",
+                suite.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("wrote"), "{stdout}");
+        assert!(
+            stderr.contains("[1/"),
+            "plain progress lines on a non-terminal stderr: {stderr}"
+        );
+        let bytes = std::fs::read(&out).unwrap();
+        let report = fleetscope::schema::parse_report(&bytes).expect("the report validates");
+        assert_eq!(report.schema, "fleetscope.report/1");
+        assert_eq!(
+            (report.suite.id.as_str(), report.suite.version.as_str()),
+            ("tiny", "7")
+        );
+        let sha: String = Sha256::digest(TINY.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(report.suite.sha256, sha);
+        for family in [
+            "gemm",
+            "gemv",
+            "conv3x3",
+            "dwconv3x3",
+            "peak_fma",
+            "peak_dot",
+            "membw",
+            "mobilenet_v2",
+        ] {
+            let rows: Vec<_> = report
+                .results
+                .iter()
+                .filter(|r| r.kernel == family)
+                .collect();
+            assert!(!rows.is_empty(), "{family} missing from results");
+            for r in rows {
+                match &r.skipped {
+                    Some(reason) => assert!(!reason.is_empty()),
+                    None => {
+                        let l = r.latency_us.expect("latency");
+                        assert!(
+                            l.min > 0.0 && l.min <= l.p50 && l.p50 <= l.max,
+                            "{family}: {l:?}"
+                        );
+                        assert!(
+                            r.gops.is_some_and(|g| g > 0.0)
+                                && r.path.is_some()
+                                && r.samples.is_some_and(|s| s >= 1),
+                            "{family}: {r:?}"
+                        );
+                        assert_eq!(r.cpus.len(), r.threads as usize);
+                    }
+                }
+            }
+        }
+        // Multi-threaded MobileNetV2 is skipped with its reason, never silently dropped.
+        let cores = report
+            .cpu
+            .clusters
+            .iter()
+            .map(|c| c.cpus.len())
+            .max()
+            .unwrap_or(1);
+        if cores > 1 {
+            assert!(report.results.iter().any(|r| r.kernel == "mobilenet_v2"
+                && r.threads > 1
+                && r.skipped
+                    .as_deref()
+                    .is_some_and(|s| s.contains("single-threaded"))));
+        }
+        assert!(report
+            .thermal
+            .throttling
+            .as_ref()
+            .is_some_and(|t| t.sustained_burst_ratio > 0.0 && t.burst_gops > 0.0));
+        assert!(report.finished_at >= report.started_at);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bench_json_reports_gops_latency_and_the_path_that_ran() {
+    let bin = env!("CARGO_BIN_EXE_fleetscope");
+    let (code, out, err) = run(
+        bin,
+        &[
+            "bench",
+            "gemm",
+            "--dtype",
+            "i8",
+            "--m",
+            "64",
+            "--n",
+            "64",
+            "--k",
+            "64",
+            "--threads",
+            "1",
+            "--json",
+            "--min-time-ms",
+            "20",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["gops"].as_f64().is_some_and(|g| g > 0.0));
+    assert!(v["latency_us"]["p50"].as_f64().is_some_and(|p| p > 0.0));
+    let default_path = v["path"].as_str().unwrap().to_string();
+    assert!(
+        default_path.contains("exact") || default_path.contains("reduced-range"),
+        "{default_path}"
+    );
+    let (code, out, _) = run(
+        bin,
+        &[
+            "bench",
+            "gemm",
+            "--dtype",
+            "i8",
+            "--m",
+            "64",
+            "--n",
+            "64",
+            "--k",
+            "64",
+            "--full-range",
+            "--json",
+            "--min-time-ms",
+            "20",
+        ],
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["path"].as_str().unwrap().contains("(exact)"),
+        "{}",
+        v["path"]
+    );
+    let (code, _, err) = run(bin, &["bench", "gemm", "--threads", "4096"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("CPUs are available"), "{err}");
+    let (code, _, err) = run(bin, &["bench", "fft"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn selftest_passes_and_bad_suites_are_refused() {
+    let (code, out, _) = run(env!("CARGO_BIN_EXE_fleetscope-probe"), &["selftest"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("0 failed"), "{out}");
+    let dir = std::env::temp_dir().join(format!("fleetscope-badsuite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "id = 'x'\nversion = '1'\n[[kernels]]\nfamily = 'gemm'\ndtypes = ['f64']\nshapes = [{}]\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        env!("CARGO_BIN_EXE_fleetscope"),
+        &["probe", "--suite", bad.to_str().unwrap()],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("f64") && err.contains("\"f32\" or \"i8\""),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
