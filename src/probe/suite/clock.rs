@@ -64,7 +64,7 @@ mod tests {
     fn known_dates() {
         assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(super::rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
-        assert_eq!(super::rfc3339(1_795_914_123, 0), "2026-11-28T01:02:03.000Z");
+        assert_eq!(super::rfc3339(1_795_914_123, 0), "2026-11-29T01:02:03.000Z"); // python: datetime.fromtimestamp(1795914123, UTC)
         let u = super::uuid_v4();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
