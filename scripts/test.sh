@@ -26,3 +26,18 @@ if [ ! -d ../shared/datasets ] && [ -z "${FLEETSCOPE_SHARED:-}" ]; then
 fi
 
 cargo test --locked --all-targets
+
+# ARM for real: the static aarch64 probe's kernel self-test under qemu, on a core
+# without dot product (Cortex-A53) and on one with dotprod, i8mm and fp16 (max).
+command -v qemu-aarch64-static >/dev/null || {
+  [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static
+}
+bash scripts/build-arm64.sh
+probe=target/aarch64-unknown-linux-musl/release/fleetscope-probe
+size=$(stat -c %s "$probe")
+echo "aarch64 probe: $size bytes (budget 2000000)"
+[ "$size" -le 2000000 ] || { echo "the aarch64 probe is over its 2 MB budget" >&2; exit 1; }
+for cpu in cortex-a53 max; do
+  echo "kernel self-test under qemu -cpu $cpu:"
+  QEMU_CPU=$cpu qemu-aarch64-static "$probe" selftest | tail -n 1
+done

@@ -21,7 +21,7 @@ unsafe fn step(
     ones: __m256i,
 ) {
     for i in 0..MR {
-        let v = _mm256_set1_epi32(std::ptr::read_unaligned(rows[i].add(q * 4) as *const i32));
+        let v = _mm256_broadcastd_epi32(_mm_loadu_si32(rows[i].add(q * 4)));
         acc[i][0] = _mm256_add_epi32(
             acc[i][0],
             _mm256_madd_epi16(_mm256_maddubs_epi16(v, b0), ones),

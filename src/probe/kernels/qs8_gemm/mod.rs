@@ -27,6 +27,9 @@ pub use reference::Requant;
 use super::isa::Isa;
 
 type Ukernel = unsafe fn(usize, usize, *const u8, usize, *const i8, *mut i32);
+/// A full-tile kernel with requantization fused: (kq, a, lda, w, bias, requant, c, ldc).
+type FusedUkernel =
+    unsafe fn(usize, *const u8, usize, *const i8, *const i32, &Requant, *mut u8, usize);
 
 /// How a variant wants its weights and activations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,7 @@ pub struct Variant {
     pub mr: usize,
     pub nr: usize,
     ukernel: Ukernel,
+    fused: Option<FusedUkernel>,
     supported: fn(&Isa) -> bool,
     layout: Layout,
     /// Exact only when every weight is in [-64, 63].
@@ -83,6 +87,7 @@ pub fn variants() -> Vec<Variant> {
             mr: vnni_8x32c4::MR,
             nr: vnni_8x32c4::NR,
             ukernel: vnni_8x32c4::ukernel,
+            fused: Some(vnni_8x32c4::ukernel_fused),
             supported: |i| i.avx512vnni,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -93,6 +98,7 @@ pub fn variants() -> Vec<Variant> {
             mr: avx2_4x16c4::MR,
             nr: avx2_4x16c4::NR,
             ukernel: avx2_4x16c4::ukernel_reduced,
+            fused: None,
             supported: |i| i.avx2_fma,
             layout: Layout::Plain,
             reduced_range_only: true,
@@ -103,6 +109,7 @@ pub fn variants() -> Vec<Variant> {
             mr: avx2_4x16c4::MR,
             nr: avx2_4x16c4::NR,
             ukernel: avx2_4x16c4::ukernel_exact,
+            fused: None,
             supported: |i| i.avx2_fma,
             layout: Layout::Split,
             reduced_range_only: false,
@@ -116,6 +123,7 @@ pub fn variants() -> Vec<Variant> {
             mr: neondot_8x8c4::MR,
             nr: neondot_8x8c4::NR,
             ukernel: neondot_8x8c4::ukernel,
+            fused: None,
             supported: |i| i.dotprod,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -126,6 +134,7 @@ pub fn variants() -> Vec<Variant> {
             mr: neon_4x8c4::MR,
             nr: neon_4x8c4::NR,
             ukernel: neon_4x8c4::ukernel,
+            fused: None,
             supported: |i| i.neon,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -137,6 +146,7 @@ pub fn variants() -> Vec<Variant> {
         mr: scalar_4x8::MR,
         nr: scalar_4x8::NR,
         ukernel: scalar_4x8::ukernel,
+        fused: None,
         supported: |_| true,
         layout: Layout::Plain,
         reduced_range_only: false,
@@ -299,9 +309,23 @@ pub fn gemm_rows(
             let j = pi * nr;
             let cols = nr.min(n - j);
             // SAFETY: `rows` rows of kq*4 readable bytes start at this A row (padded
-            // above when needed); the panel holds kq quads; the tile holds MR*NR i32.
+            // above when needed); the panel holds kq quads; the tile holds MR*NR i32;
+            // a fused full tile writes exactly MR rows of NR bytes inside C.
             unsafe {
                 let ap = rows_src.as_ptr().add((i - m0 + row_base) * row_stride);
+                if let (Some(fused), true) = (v.fused, rows == mr && cols == nr) {
+                    fused(
+                        kq,
+                        ap,
+                        row_stride,
+                        panel.as_ptr(),
+                        bias[j..].as_ptr(),
+                        &q.requant,
+                        c.as_mut_ptr().add(i * ldc + j),
+                        ldc,
+                    );
+                    continue;
+                }
                 (v.ukernel)(rows, kq, ap, row_stride, panel.as_ptr(), tile.as_mut_ptr());
             }
             for r in 0..rows {

@@ -9,6 +9,21 @@ pub fn requantize_row(acc: &[i32], bias: &[i32], rq: &Requant, out: &mut [u8]) {
     #[allow(unused_mut)]
     let mut j = 0;
     #[cfg(target_arch = "x86_64")]
+    if rq.multiplier >= 0 && std::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: AVX-512F/BW present; 16 values read at j < n - 15.
+        while j + 16 <= n {
+            unsafe {
+                avx512::requant16(
+                    acc.as_ptr().add(j),
+                    bias.as_ptr().add(j),
+                    rq,
+                    out.as_mut_ptr().add(j),
+                )
+            };
+            j += 16;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
     if rq.multiplier >= 0 && std::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present; each call reads 8 values from acc and bias at j < n - 7.
         while j + 8 <= n {
@@ -80,6 +95,63 @@ mod avx2 {
         let b = _mm256_packus_epi16(w, w);
         std::ptr::write_unaligned(out as *mut i32, _mm256_extract_epi32(b, 0));
         std::ptr::write_unaligned(out.add(4) as *mut i32, _mm256_extract_epi32(b, 4));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod avx512 {
+    use super::Requant;
+    use std::arch::x86_64::*;
+
+    /// # Safety
+    /// AVX-512F/BW; 16 readable i32 at `acc` and `bias`, 16 writable bytes; multiplier >= 0.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub unsafe fn requant16(acc: *const i32, bias: *const i32, rq: &Requant, out: *mut u8) {
+        let x = _mm512_add_epi32(
+            _mm512_loadu_si512(acc as *const _),
+            _mm512_loadu_si512(bias as *const _),
+        );
+        _mm_storeu_si128(out as *mut __m128i, requant16_reg(x, rq));
+    }
+
+    /// Requantize 16 accumulators (bias already added) held in a register.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    pub unsafe fn requant16_reg(x: __m512i, rq: &Requant) -> __m128i {
+        let m = _mm512_set1_epi64(i64::from(rq.multiplier));
+        let even = _mm512_mul_epi32(x, m);
+        let odd = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), m);
+        let (pos, neg) = (_mm512_set1_epi64(1 << 30), _mm512_set1_epi64(1 - (1 << 30)));
+        let zero = _mm512_setzero_si512();
+        let even = _mm512_add_epi64(
+            even,
+            _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(even, zero), pos, neg),
+        );
+        let odd = _mm512_add_epi64(
+            odd,
+            _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(odd, zero), pos, neg),
+        );
+        let even = _mm512_srli_epi64(even, 31);
+        let odd = _mm512_slli_epi64(_mm512_srli_epi64(odd, 31), 32);
+        let mut y = _mm512_mask_blend_epi32(0xAAAA, even, odd);
+        if rq.shift > 0 {
+            let mask = _mm512_set1_epi32(((1i64 << rq.shift) - 1) as i32);
+            let remainder = _mm512_and_si512(y, mask);
+            let negative = _mm512_cmplt_epi32_mask(y, zero);
+            let threshold = _mm512_mask_add_epi32(
+                _mm512_srli_epi32(mask, 1),
+                negative,
+                _mm512_srli_epi32(mask, 1),
+                _mm512_set1_epi32(1),
+            );
+            let round_up = _mm512_cmpgt_epi32_mask(remainder, threshold);
+            y = _mm512_sra_epi32(y, _mm_cvtsi32_si128(rq.shift as i32));
+            y = _mm512_mask_add_epi32(y, round_up, y, _mm512_set1_epi32(1));
+        }
+        y = _mm512_add_epi32(y, _mm512_set1_epi32(rq.zero_point));
+        y = _mm512_max_epi32(y, _mm512_set1_epi32(i32::from(rq.min)));
+        y = _mm512_min_epi32(y, _mm512_set1_epi32(i32::from(rq.max)));
+        _mm512_cvtepi32_epi8(y)
     }
 }
 
