@@ -167,18 +167,26 @@ pub fn build(
             if opt.threads > 1 {
                 return Err("mobilenet_v2 runs single-threaded in this suite version".into());
             }
-            Ok(match dtype {
-                Dtype::F32 => Box::new(MobileNetF32 {
-                    net: MobileNetV2F32::new(isa),
-                    input: (0..224 * 224 * 3)
+            Ok(Box::new(match dtype {
+                Dtype::F32 => {
+                    let mut net = MobileNetV2F32::new(isa);
+                    let input: Vec<f32> = (0..224 * 224 * 3)
                         .map(|i| ((i * 37 % 255) as f32) / 255.0)
-                        .collect(),
-                }),
-                _ => Box::new(MobileNetQ8 {
-                    net: MobileNetV2Q8::new(isa),
-                    input: (0..224 * 224 * 3).map(|i| (i * 37 % 255) as u8).collect(),
-                }),
-            })
+                        .collect();
+                    MobileNet {
+                        path: net.path(),
+                        infer: Box::new(move || drop(std::hint::black_box(net.run(&input)))),
+                    }
+                }
+                _ => {
+                    let mut net = MobileNetV2Q8::new(isa);
+                    let input: Vec<u8> = (0..224 * 224 * 3).map(|i| (i * 37 % 255) as u8).collect();
+                    MobileNet {
+                        path: net.path(),
+                        infer: Box::new(move || drop(std::hint::black_box(net.run(&input)))),
+                    }
+                }
+            }))
         }
         (f, d) => Err(format!("{f} has no {d:?} variant")),
     }
@@ -645,37 +653,21 @@ impl Workload for Membw {
     }
 }
 
-struct MobileNetF32 {
-    net: MobileNetV2F32,
-    input: Vec<f32>,
+/// MobileNetV2 end to end (either dtype): one inference per run.
+struct MobileNet {
+    infer: Box<dyn FnMut()>,
+    path: String,
 }
 
-impl Workload for MobileNetF32 {
+impl Workload for MobileNet {
     fn ops(&self) -> u64 {
         mobilenet_v2::ops()
     }
     fn path(&self) -> String {
-        self.net.path()
+        self.path.clone()
     }
     fn run(&mut self, _pool: &Pool) {
-        std::hint::black_box(self.net.run(&self.input));
-    }
-}
-
-struct MobileNetQ8 {
-    net: MobileNetV2Q8,
-    input: Vec<u8>,
-}
-
-impl Workload for MobileNetQ8 {
-    fn ops(&self) -> u64 {
-        mobilenet_v2::ops()
-    }
-    fn path(&self) -> String {
-        self.net.path()
-    }
-    fn run(&mut self, _pool: &Pool) {
-        std::hint::black_box(self.net.run(&self.input));
+        (self.infer)();
     }
 }
 
