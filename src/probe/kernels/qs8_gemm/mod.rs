@@ -12,6 +12,9 @@ mod neon_4x8c4;
 #[cfg(target_arch = "aarch64")]
 #[path = "8x8c4_neondot.rs"]
 mod neondot_8x8c4;
+#[cfg(target_arch = "aarch64")]
+#[path = "8x8c4_neoni8mm.rs"]
+mod neoni8mm_8x8c4;
 pub mod reference;
 mod requant;
 #[path = "4x8_scalar.rs"]
@@ -116,6 +119,18 @@ pub fn variants() -> Vec<Variant> {
             shifted: false,
         });
     }
+    #[cfg(target_arch = "aarch64")]
+    v.push(Variant {
+        name: "qs8-gemm-8x8c4-neoni8mm",
+        mr: neoni8mm_8x8c4::MR,
+        nr: neoni8mm_8x8c4::NR,
+        ukernel: neoni8mm_8x8c4::ukernel,
+        fused: None,
+        supported: |i| i.i8mm,
+        layout: Layout::Plain,
+        reduced_range_only: false,
+        shifted: false,
+    });
     #[cfg(target_arch = "aarch64")]
     {
         v.push(Variant {
