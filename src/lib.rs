@@ -5,5 +5,7 @@
 pub mod catalog;
 #[cfg(feature = "host")]
 pub mod cli;
+#[cfg(feature = "host")]
+pub mod collector;
 pub mod probe;
 pub mod schema;

@@ -53,6 +53,26 @@ enum Command {
     Bench(BenchCli),
     /// Check every kernel variant this CPU supports against its scalar reference.
     Selftest,
+    /// Run the collector: take reports over HTTP and store them.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: String,
+        /// sqlite://PATH (relative or absolute).
+        #[arg(long, default_value = "sqlite://fleet.db")]
+        db: String,
+        /// File holding the bearer token devices POST with (default: generated beside the database).
+        #[arg(long)]
+        ingest_token_file: Option<PathBuf>,
+        /// File holding the bearer token readers use (default: generated beside the database).
+        #[arg(long)]
+        read_token_file: Option<PathBuf>,
+        /// Requests in flight before new ones get 503 + Retry-After.
+        #[arg(long, default_value_t = 512)]
+        max_in_flight: usize,
+        /// Whole-request timeout (slow bodies get 408).
+        #[arg(long, default_value_t = 30_000)]
+        request_timeout_ms: u64,
+    },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
     #[command(name = "__gpu-api-check", hide = true)]
@@ -174,6 +194,28 @@ pub fn main() -> ExitCode {
                 return ExitCode::from(1);
             }
         },
+        Command::Serve {
+            listen,
+            db,
+            ingest_token_file,
+            read_token_file,
+            max_in_flight,
+            request_timeout_ms,
+        } => {
+            let limits = crate::collector::Limits {
+                max_in_flight,
+                request_timeout: std::time::Duration::from_millis(request_timeout_ms.max(1)),
+                ..Default::default()
+            };
+            crate::collector::serve(crate::collector::ServeConfig {
+                listen,
+                db,
+                ingest_token_file,
+                read_token_file,
+                limits,
+            })
+            .map(|()| String::new())
+        }
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

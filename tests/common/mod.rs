@@ -1,6 +1,8 @@
 //! Shared test helpers: where the upstream datasets live, and how to say they are absent.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::PathBuf;
 
 /// `../shared/datasets` beside the checkout (or `$FLEETSCOPE_SHARED/datasets`).

@@ -1,0 +1,77 @@
+//! Bearer tokens: read from files (trimmed), compared in constant time, never logged.
+
+use std::path::Path;
+
+#[derive(Clone)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+impl Token {
+    /// A token file's contents, trimmed of surrounding whitespace; empty is an error.
+    pub fn from_file(path: &Path) -> Result<Token, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(format!(
+                "token file {} is empty; put a secret in it",
+                path.display()
+            ));
+        }
+        Ok(Token(t.to_string()))
+    }
+
+    /// A fresh random token, written to `path` with mode 0600.
+    pub fn generate(path: &Path) -> Result<Token, String> {
+        let t = crate::probe::suite::uuid_v4().replace('-', "")
+            + &crate::probe::suite::uuid_v4().replace('-', "");
+        write_private(path, &t)
+            .map_err(|e| format!("cannot write token file {}: {e}", path.display()))?;
+        Ok(Token(t))
+    }
+
+    /// Does `Authorization: Bearer <t>` carry this token?
+    pub fn accepts(&self, header: Option<&str>) -> bool {
+        let Some(given) = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+        else {
+            return false;
+        };
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        // Constant time in the token's length: no early exit on the first difference.
+        let mut diff = a.len() ^ b.len();
+        for (i, &x) in a.iter().enumerate() {
+            diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+        }
+        diff == 0
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bearer_tokens() {
+        let t = super::Token("s3cret".into());
+        assert!(t.accepts(Some("Bearer s3cret")));
+        assert!(!t.accepts(Some("Bearer s3cre")));
+        assert!(!t.accepts(Some("Bearer s3crett")));
+        assert!(!t.accepts(Some("Basic s3cret")));
+        assert!(!t.accepts(None));
+        assert_eq!(format!("{t:?}"), "Token(<redacted>)");
+    }
+}

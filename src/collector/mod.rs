@@ -1,0 +1,144 @@
+//! The collector: `fleetscope serve`. Takes reports from a whole fleet over HTTP
+//! (axum + tokio), validates each against `fleetscope.report/1`, and stores it with
+//! its flattened rows; readers page devices and stream exports. Host only.
+
+mod auth;
+mod metrics;
+mod server;
+pub mod store;
+
+pub use auth::Token;
+pub use server::App;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+
+/// Limits a collector enforces.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub request_timeout: Duration,
+    /// Requests in flight before new ones are shed with 503 + Retry-After.
+    pub max_in_flight: usize,
+    /// Reports waiting for the writer before ingest answers 503.
+    pub queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: Duration::from_secs(30),
+            max_in_flight: 512,
+            queue: 4096,
+        }
+    }
+}
+
+/// The routes, with timeout, concurrency limit and load shedding.
+pub fn router(app: Arc<App>, limits: &Limits) -> Router {
+    let shed = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            (StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::RETRY_AFTER, "1")], axum::Json(serde_json::json!({ "error": "overloaded", "message": "too many requests in flight; retry after the Retry-After delay" })))
+        }))
+        .layer(tower::load_shed::LoadShedLayer::new())
+        .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight));
+    Router::new()
+        .route("/v1/reports", post(server::post_report))
+        .route("/v1/reports:batch", post(server::post_batch))
+        .route("/v1/reports/{id}", get(server::get_report))
+        .route("/v1/devices", get(server::devices))
+        .route("/v1/export", get(server::export))
+        .route("/healthz", get(server::healthz))
+        .route("/metrics", get(server::metrics))
+        .with_state(app)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .layer(shed)
+}
+
+/// `fleetscope serve` options.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: String,
+    pub db: String,
+    pub ingest_token_file: Option<std::path::PathBuf>,
+    pub read_token_file: Option<std::path::PathBuf>,
+    pub limits: Limits,
+}
+
+/// A token from its file, or a new one written beside the database (path printed).
+fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Token, String> {
+    if let Some(f) = file {
+        return Token::from_file(f);
+    }
+    let base = db.strip_prefix("sqlite://").unwrap_or("fleetscope");
+    let path = std::path::PathBuf::from(format!("{base}.{kind}-token"));
+    let t = if path.exists() {
+        Token::from_file(&path)?
+    } else {
+        Token::generate(&path)?
+    };
+    eprintln!(
+        "{kind} token: {} (pass --{kind}-token-file to choose your own)",
+        path.display()
+    );
+    Ok(t)
+}
+
+/// Run the collector until Ctrl-C or SIGTERM.
+pub fn serve(cfg: ServeConfig) -> Result<(), String> {
+    let store = store::open(&cfg.db).map_err(|e| e.to_string())?;
+    let ingest = token(&cfg.ingest_token_file, &cfg.db, "ingest")?;
+    let read = token(&cfg.read_token_file, &cfg.db, "read")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        let addr: SocketAddr = cfg.listen.parse().map_err(|e| {
+            format!(
+                "--listen {:?}: {e}; use HOST:PORT like 127.0.0.1:8787",
+                cfg.listen
+            )
+        })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue);
+        eprintln!(
+            "fleetscope collector listening on http://{local} (store {})",
+            cfg.db
+        );
+        axum::serve(listener, router(app, &cfg.limits))
+            .with_graceful_shutdown(shutdown())
+            .await
+            .map_err(|e| format!("server error: {e}"))
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

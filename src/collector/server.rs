@@ -1,0 +1,565 @@
+//! The HTTP API. Every refusal is a 4xx with a JSON body that names the problem;
+//! a report is acknowledged (2xx) only after its transaction committed.
+
+use super::auth::Token;
+use super::metrics::Metrics;
+use super::store::{Incoming, Outcome, Store, StoreError};
+use crate::schema::{parse_report, ReportError, MAX_REPORT_BYTES};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Largest batch body accepted (NDJSON of many reports).
+pub const MAX_BATCH_BYTES: usize = 64 << 20;
+/// Most reports one group commit takes.
+const GROUP_COMMIT: usize = 512;
+
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub ingest_token: Token,
+    pub read_token: Token,
+    pub metrics: Metrics,
+    queue: mpsc::Sender<Job>,
+}
+
+struct Job {
+    items: Vec<Incoming>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
+}
+
+impl App {
+    /// Start the writer task (needs a Tokio runtime) and return the shared state.
+    pub fn new(
+        store: Arc<dyn Store>,
+        ingest_token: Token,
+        read_token: Token,
+        queue_capacity: usize,
+    ) -> Arc<App> {
+        let (queue, rx) = mpsc::channel(queue_capacity.max(1));
+        tokio::spawn(writer(Arc::clone(&store), rx));
+        Arc::new(App {
+            store,
+            ingest_token,
+            read_token,
+            metrics: Metrics::default(),
+            queue,
+        })
+    }
+}
+
+/// Group commit: take every job waiting (up to GROUP_COMMIT reports), write them in
+/// one transaction, and answer each job only after that commit.
+async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        let mut n = jobs[0].items.len();
+        while n < GROUP_COMMIT {
+            match rx.try_recv() {
+                Ok(j) => {
+                    n += j.items.len();
+                    jobs.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let sizes: Vec<usize> = jobs.iter().map(|j| j.items.len()).collect();
+        let items: Vec<Incoming> = jobs
+            .iter_mut()
+            .flat_map(|j| std::mem::take(&mut j.items))
+            .collect();
+        let store = Arc::clone(&store);
+        let result = match tokio::task::spawn_blocking(move || store.insert_batch(&items)).await {
+            Ok(r) => r,
+            Err(e) => Err(StoreError(format!("storage task failed: {e}"))),
+        };
+        match result {
+            Ok(outcomes) => {
+                let mut it = outcomes.into_iter();
+                for (job, size) in jobs.into_iter().zip(sizes) {
+                    let _ = job.reply.send(Ok(it.by_ref().take(size).collect()));
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// A JSON error response.
+fn refuse(
+    app: &App,
+    status: StatusCode,
+    reason: &'static str,
+    message: impl Into<String>,
+    fields: serde_json::Value,
+) -> Response {
+    app.metrics.reject(reason);
+    let mut body = json!({ "error": reason, "message": message.into() });
+    if !fields.is_null() {
+        body["fields"] = fields;
+    }
+    let mut resp = (status, Json(body)).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+fn authorized(token: &Token, headers: &HeaderMap) -> bool {
+    token.accepts(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn unauthorized(app: &App) -> Response {
+    refuse(
+        app,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong bearer token (Authorization: Bearer <token>)",
+        serde_json::Value::Null,
+    )
+}
+
+fn report_error(app: &App, e: &ReportError, prefix: &str) -> Response {
+    let (status, fields) = match e {
+        ReportError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, serde_json::Value::Null),
+        ReportError::TooDeep { .. } | ReportError::Malformed(_) => {
+            (StatusCode::BAD_REQUEST, serde_json::Value::Null)
+        }
+        ReportError::UnknownSchema(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!([{ "field": "schema", "problem": e.to_string() }]),
+        ),
+        ReportError::Invalid(list) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!(list
+                .iter()
+                .map(|f| json!({ "field": f.field, "problem": f.problem }))
+                .collect::<Vec<_>>()),
+        ),
+    };
+    let reason = match e.code() {
+        "too_large" => "too_large",
+        "too_deep" => "too_deep",
+        "malformed" => "malformed",
+        "unknown_schema" => "unknown_schema",
+        _ => "invalid",
+    };
+    refuse(app, status, reason, format!("{prefix}{e}"), fields)
+}
+
+/// The request body, gunzipped when `Content-Encoding: gzip`, bounded by `limit`
+/// bytes before and after decompression.
+async fn read_body(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = |app: &App| {
+        refuse(
+            app,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over the {limit}-byte limit; send fewer results per report"),
+            serde_json::Value::Null,
+        )
+    };
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(app));
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(e) => {
+            let text = format!("{e} {:?}", std::error::Error::source(&e));
+            return Err(if text.contains("length limit") {
+                too_large(app)
+            } else {
+                refuse(
+                    app,
+                    StatusCode::BAD_REQUEST,
+                    "malformed",
+                    format!("could not read the request body: {e}"),
+                    serde_json::Value::Null,
+                )
+            });
+        }
+    };
+    match headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+    {
+        None | Some("identity") => Ok(bytes),
+        Some("gzip") => {
+            let mut out = Vec::new();
+            let mut dec = flate2::read::GzDecoder::new(&bytes[..]).take(limit as u64 + 1);
+            match dec.read_to_end(&mut out) {
+                Ok(_) if out.len() > limit => Err(too_large(app)),
+                Ok(_) => Ok(Bytes::from(out)),
+                Err(e) => Err(refuse(
+                    app,
+                    StatusCode::BAD_REQUEST,
+                    "bad_gzip",
+                    format!("Content-Encoding is gzip but the body does not decompress: {e}"),
+                    serde_json::Value::Null,
+                )),
+            }
+        }
+        Some(other) => Err(refuse(
+            app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Encoding {other:?} is not supported; send identity or gzip"),
+            serde_json::Value::Null,
+        )),
+    }
+}
+
+fn content_type_is(headers: &HeaderMap, wanted: &[&str]) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|ct| wanted.contains(&ct.as_str()))
+}
+
+async fn submit(app: &App, items: Vec<Incoming>) -> Result<Vec<Outcome>, Response> {
+    let (tx, rx) = oneshot::channel();
+    if app.queue.try_send(Job { items, reply: tx }).is_err() {
+        return Err(refuse(
+            app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the collector is at capacity; retry after the Retry-After delay",
+            serde_json::Value::Null,
+        ));
+    }
+    match rx.await {
+        Ok(Ok(outcomes)) => Ok(outcomes),
+        Ok(Err(e)) => {
+            app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+            Err((StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(json!({ "error": "store_error", "message": format!("the report was not stored: {e}") }))).into_response())
+        }
+        Err(_) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "store_error", "message": "the storage writer stopped" })),
+        )
+            .into_response()),
+    }
+}
+
+fn outcome_json(report_id: &str, o: Outcome) -> serde_json::Value {
+    match o {
+        Outcome::Stored { seq } => {
+            json!({ "status": "stored", "report_id": report_id, "seq": seq })
+        }
+        Outcome::Duplicate { seq } => {
+            json!({ "status": "duplicate", "report_id": report_id, "seq": seq })
+        }
+        Outcome::Conflict { seq } => {
+            json!({ "status": "conflict", "report_id": report_id, "seq": seq, "error": "conflict", "message": "this report_id is stored with different content" })
+        }
+    }
+}
+
+pub async fn post_report(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    if !authorized(&app.ingest_token, &headers) {
+        return unauthorized(&app);
+    }
+    if !content_type_is(&headers, &["application/json"]) {
+        return refuse(
+            &app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+            serde_json::Value::Null,
+        );
+    }
+    let bytes = match read_body(&app, &headers, body, MAX_REPORT_BYTES).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let report = match parse_report(&bytes) {
+        Ok(r) => r,
+        Err(e) => return report_error(&app, &e, ""),
+    };
+    let id = report.report_id.clone();
+    let incoming = match Incoming::new(report) {
+        Ok(i) => i,
+        Err(e) => {
+            return refuse(
+                &app,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                e.to_string(),
+                serde_json::Value::Null,
+            )
+        }
+    };
+    let outcome = match submit(&app, vec![incoming]).await {
+        Ok(mut o) if o.len() == 1 => o.remove(0),
+        Ok(_) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": "store_error", "message": "storage returned no outcome" })),
+            )
+                .into_response()
+        }
+        Err(r) => return r,
+    };
+    app.metrics.observe(started.elapsed());
+    match outcome {
+        Outcome::Stored { .. } => {
+            app.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+            (StatusCode::CREATED, Json(outcome_json(&id, outcome))).into_response()
+        }
+        Outcome::Duplicate { .. } => {
+            app.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+            (StatusCode::OK, Json(outcome_json(&id, outcome))).into_response()
+        }
+        Outcome::Conflict { .. } => {
+            app.metrics.reject("conflict");
+            (StatusCode::CONFLICT, Json(outcome_json(&id, outcome))).into_response()
+        }
+    }
+}
+
+/// NDJSON of reports: every line is validated first; one bad line refuses the batch
+/// and nothing is stored. Valid batches are written in one transaction.
+pub async fn post_batch(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    if !authorized(&app.ingest_token, &headers) {
+        return unauthorized(&app);
+    }
+    if !content_type_is(
+        &headers,
+        &[
+            "application/x-ndjson",
+            "application/ndjson",
+            "application/jsonl",
+        ],
+    ) {
+        return refuse(
+            &app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/x-ndjson (one report per line)",
+            serde_json::Value::Null,
+        );
+    }
+    let bytes = match read_body(&app, &headers, body, MAX_BATCH_BYTES).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut items = Vec::new();
+    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let report = match parse_report(line) {
+            Ok(r) => r,
+            Err(e) => return report_error(&app, &e, &format!("line {}: ", n + 1)),
+        };
+        match Incoming::new(report) {
+            Ok(i) => items.push(i),
+            Err(e) => {
+                return refuse(
+                    &app,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid",
+                    format!("line {}: {e}", n + 1),
+                    serde_json::Value::Null,
+                )
+            }
+        }
+    }
+    if items.is_empty() {
+        return refuse(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "the batch holds no reports",
+            serde_json::Value::Null,
+        );
+    }
+    let ids: Vec<String> = items.iter().map(|i| i.report.report_id.clone()).collect();
+    match submit(&app, items).await {
+        Ok(outcomes) => {
+            for o in &outcomes {
+                match o {
+                    Outcome::Stored { .. } => app.metrics.accepted.fetch_add(1, Ordering::Relaxed),
+                    Outcome::Duplicate { .. } => {
+                        app.metrics.duplicates.fetch_add(1, Ordering::Relaxed)
+                    }
+                    Outcome::Conflict { .. } => {
+                        app.metrics.reject("conflict");
+                        0
+                    }
+                };
+            }
+            let results: Vec<_> = ids
+                .iter()
+                .zip(outcomes)
+                .map(|(id, o)| outcome_json(id, o))
+                .collect();
+            (StatusCode::OK, Json(json!({ "results": results }))).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn get_report(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&app.read_token, &headers) {
+        return unauthorized(&app);
+    }
+    let store = Arc::clone(&app.store);
+    match tokio::task::spawn_blocking(move || store.get(&id)).await {
+        Ok(Ok(Some(raw))) => ([(header::CONTENT_TYPE, "application/json")], raw).into_response(),
+        Ok(Ok(None)) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "not_found", "message": "no report with this report_id" })),
+        )
+            .into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "store_error", "message": "the store could not be read" })),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn devices(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !authorized(&app.read_token, &headers) {
+        return unauthorized(&app);
+    }
+    let after = q.get("after").cloned().unwrap_or_default();
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let store = Arc::clone(&app.store);
+    match tokio::task::spawn_blocking(move || store.devices(&after, limit)).await {
+        Ok(Ok(rows)) => {
+            let next = (rows.len() == limit)
+                .then(|| rows.last().map(|r| r.device_hash.clone()))
+                .flatten();
+            Json(json!({ "devices": rows, "next": next })).into_response()
+        }
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "store_error", "message": "the store could not be read" })),
+        )
+            .into_response(),
+    }
+}
+
+/// Every stored report after `since`, as NDJSON, streamed page by page with no cap.
+pub async fn export(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !authorized(&app.read_token, &headers) {
+        return unauthorized(&app);
+    }
+    let since = match q.get("since").map(|s| s.parse::<i64>()) {
+        None => 0,
+        Some(Ok(s)) if s >= 0 => s,
+        Some(_) => {
+            return refuse(
+                &app,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "since must be a non-negative ingest sequence number",
+                serde_json::Value::Null,
+            )
+        }
+    };
+    let store = Arc::clone(&app.store);
+    let stream = futures_util::stream::unfold(Some(since), move |cursor| {
+        let store = Arc::clone(&store);
+        async move {
+            let cursor = cursor?;
+            let page = tokio::task::spawn_blocking(move || store.export(cursor, 1000)).await;
+            match page {
+                Ok(Ok(rows)) if rows.is_empty() => None,
+                Ok(Ok(rows)) => {
+                    let last = rows.last().map(|r| r.0).unwrap_or(cursor);
+                    let mut buf = String::new();
+                    for (_, raw) in rows {
+                        buf.push_str(&raw);
+                        buf.push('\n');
+                    }
+                    Some((Ok::<Bytes, std::io::Error>(Bytes::from(buf)), Some(last)))
+                }
+                _ => Some((
+                    Err(std::io::Error::other("the store failed during export")),
+                    None,
+                )),
+            }
+        }
+    });
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let store = Arc::clone(&app.store);
+    match tokio::task::spawn_blocking(move || store.count()).await {
+        Ok(Ok(_)) => "ok\n".into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    }
+}
+
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let store = Arc::clone(&app.store);
+    let stored = tokio::task::spawn_blocking(move || store.count())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(stored),
+    )
+        .into_response()
+}
