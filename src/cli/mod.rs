@@ -73,6 +73,23 @@ enum Command {
         #[arg(long, default_value_t = 30_000)]
         request_timeout_ms: u64,
     },
+    /// Post realistic reports to a collector at a target rate; print throughput and latency.
+    Loadgen {
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        collector: String,
+        /// File holding the ingest bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// Reports per second to send.
+        #[arg(long, default_value_t = 5000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 60)]
+        duration_s: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        #[arg(long, default_value_t = 20_000)]
+        report_bytes: usize,
+    },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
     #[command(name = "__gpu-api-check", hide = true)]
@@ -216,6 +233,23 @@ pub fn main() -> ExitCode {
             })
             .map(|()| String::new())
         }
+        Command::Loadgen {
+            collector,
+            token_file,
+            rate,
+            duration_s,
+            connections,
+            report_bytes,
+        } => crate::collector::Token::from_file(&token_file).and_then(|t| {
+            crate::collector::loadgen::run(&crate::collector::loadgen::LoadgenConfig {
+                collector,
+                token: t.secret().to_string(),
+                rate,
+                duration: std::time::Duration::from_secs(duration_s),
+                connections,
+                report_bytes,
+            })
+        }),
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

@@ -35,6 +35,11 @@ impl Token {
         Ok(Token(t))
     }
 
+    /// The secret itself, for a client to send (never print it).
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
     /// Does `Authorization: Bearer <t>` carry this token?
     pub fn accepts(&self, header: Option<&str>) -> bool {
         let Some(given) = header

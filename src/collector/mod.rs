@@ -3,6 +3,7 @@
 //! its flattened rows; readers page devices and stream exports. Host only.
 
 mod auth;
+pub mod loadgen;
 mod metrics;
 mod server;
 pub mod store;

@@ -312,7 +312,7 @@ pub async fn post_report(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         Err(e) => return report_error(&app, &e, ""),
     };
     let id = report.report_id.clone();
-    let incoming = match Incoming::new(report) {
+    let incoming = match Incoming::from_body(report, &bytes) {
         Ok(i) => i,
         Err(e) => {
             return refuse(
@@ -387,7 +387,7 @@ pub async fn post_batch(State(app): State<Arc<App>>, headers: HeaderMap, body: B
             Ok(r) => r,
             Err(e) => return report_error(&app, &e, &format!("line {}: ", n + 1)),
         };
-        match Incoming::new(report) {
+        match Incoming::from_body(report, line) {
             Ok(i) => items.push(i),
             Err(e) => {
                 return refuse(

@@ -87,26 +87,36 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
     if nesting_depth(bytes) > MAX_DEPTH {
         return Err(ReportError::TooDeep { limit: MAX_DEPTH });
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ReportError::Malformed(e.to_string()))?;
-    let object = value
-        .as_object()
-        .ok_or_else(|| ReportError::Malformed("the top level must be a JSON object".into()))?;
-    match object.get("schema") {
-        None => {
-            return Err(ReportError::Malformed(
-                "missing field `schema` (expected \"fleetscope.report/1\")".into(),
-            ))
+    // One typed pass. Only when it fails do we look at `schema` alone, to tell an
+    // unknown version apart from a malformed document.
+    let report: Report = match serde_json::from_slice::<Report>(bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            #[derive(serde::Deserialize)]
+            struct SchemaOnly {
+                schema: Option<serde_json::Value>,
+            }
+            return Err(match serde_json::from_slice::<SchemaOnly>(bytes) {
+                Ok(SchemaOnly {
+                    schema: Some(serde_json::Value::String(s)),
+                }) => match check_schema_id(&s) {
+                    Err(unknown) => unknown,
+                    Ok(()) => ReportError::Malformed(e.to_string()),
+                },
+                Ok(SchemaOnly { schema: Some(_) }) => ReportError::Malformed(
+                    "`schema` must be a string like \"fleetscope.report/1\"".into(),
+                ),
+                Ok(SchemaOnly { schema: None }) => ReportError::Malformed(
+                    "missing field `schema` (expected \"fleetscope.report/1\")".into(),
+                ),
+                Err(_) if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') => {
+                    ReportError::Malformed(format!("the top level must be a JSON object ({e})"))
+                }
+                Err(_) => ReportError::Malformed(e.to_string()),
+            });
         }
-        Some(serde_json::Value::String(s)) => check_schema_id(s)?,
-        Some(_) => {
-            return Err(ReportError::Malformed(
-                "`schema` must be a string like \"fleetscope.report/1\"".into(),
-            ))
-        }
-    }
-    let report: Report =
-        serde_json::from_value(value).map_err(|e| ReportError::Malformed(e.to_string()))?;
+    };
+    check_schema_id(&report.schema)?;
     let errors = validate(&report);
     if errors.is_empty() {
         Ok(report)

@@ -17,18 +17,35 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// From a parsed report alone: stored as its canonical (compact) JSON.
     pub fn new(report: Report) -> Result<Self, StoreError> {
         let canonical = serde_json::to_string(&report)
             .map_err(|e| StoreError(format!("cannot encode report: {e}")))?;
+        Ok(Self::with_text(report, canonical))
+    }
+
+    /// From the bytes a client sent: kept as sent when they are one line of JSON (an
+    /// exact replay is then byte-identical), else re-encoded compactly so the NDJSON
+    /// export stays one report per line.
+    pub fn from_body(report: Report, body: &[u8]) -> Result<Self, StoreError> {
+        match std::str::from_utf8(body) {
+            Ok(text) if !text.trim().contains(['\n', '\r']) => {
+                Ok(Self::with_text(report, text.trim().to_string()))
+            }
+            _ => Self::new(report),
+        }
+    }
+
+    fn with_text(report: Report, canonical: String) -> Self {
         let sha256 = Sha256::digest(canonical.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        Ok(Incoming {
+        Incoming {
             report,
             canonical,
             sha256,
-        })
+        }
     }
 }
 

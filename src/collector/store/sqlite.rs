@@ -93,6 +93,48 @@ fn migrate(c: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Rows per multi-row INSERT (14 parameters each, well under SQLite's limit).
+const RESULT_ROWS_PER_INSERT: usize = 64;
+
+/// One report's results, a multi-row INSERT per chunk: one statement instead of one per row.
+fn insert_results(
+    tx: &rusqlite::Transaction,
+    seq: i64,
+    results: &[crate::schema::KernelResult],
+) -> Result<(), StoreError> {
+    for (chunk_no, chunk) in results.chunks(RESULT_ROWS_PER_INSERT).enumerate() {
+        let placeholders = vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
+        let sql = format!("INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped) VALUES {placeholders}");
+        let mut stmt = tx.prepare_cached(&sql).map_err(err("prepare results"))?;
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * 14);
+        for (i, res) in chunk.iter().enumerate() {
+            use rusqlite::types::Value as V;
+            let text = |s: Option<String>| s.map_or(V::Null, V::Text);
+            let real = |x: Option<f64>| x.map_or(V::Null, V::Real);
+            let l = res.latency_us;
+            values.extend([
+                V::Integer(seq),
+                V::Integer((chunk_no * RESULT_ROWS_PER_INSERT + i) as i64),
+                V::Text(res.kernel.clone()),
+                text(res.dtype.map(|d| format!("{d:?}").to_lowercase())),
+                V::Text(serde_json::to_string(&res.shape).unwrap_or_default()),
+                V::Integer(i64::from(res.threads)),
+                V::Text(serde_json::to_string(&res.cpus).unwrap_or_default()),
+                text(res.path.clone()),
+                real(res.gops),
+                real(l.map(|l| l.p50)),
+                real(l.map(|l| l.p90)),
+                real(l.map(|l| l.p99)),
+                real(l.map(|l| l.cv)),
+                text(res.skipped.clone()),
+            ]);
+        }
+        stmt.execute(rusqlite::params_from_iter(values))
+            .map_err(err("insert results"))?;
+    }
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut c = self.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -123,34 +165,7 @@ impl Store for SqliteStore {
             )
             .map_err(err("insert report"))?;
             let seq = tx.last_insert_rowid();
-            {
-                let mut stmt = tx
-                    .prepare_cached("INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")
-                    .map_err(err("prepare results"))?;
-                for (idx, res) in r.results.iter().enumerate() {
-                    let dtype = res.dtype.map(|d| format!("{d:?}").to_lowercase());
-                    let shape = serde_json::to_string(&res.shape).unwrap_or_default();
-                    let cpus = serde_json::to_string(&res.cpus).unwrap_or_default();
-                    let l = res.latency_us;
-                    stmt.execute(params![
-                        seq,
-                        idx as i64,
-                        res.kernel,
-                        dtype,
-                        shape,
-                        res.threads,
-                        cpus,
-                        res.path,
-                        res.gops,
-                        l.map(|l| l.p50),
-                        l.map(|l| l.p90),
-                        l.map(|l| l.p99),
-                        l.map(|l| l.cv),
-                        res.skipped
-                    ])
-                    .map_err(err("insert result"))?;
-                }
-            }
+            insert_results(&tx, seq, &r.results)?;
             if let Some(hash) = &r.device.device_hash {
                 tx.execute(
                     "INSERT INTO devices (device_hash, model, manufacturer, soc_vendor, soc_chipset, soc_name, reports, last_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)
