@@ -25,7 +25,13 @@ if [ ! -d ../shared/datasets ] && [ -z "${FLEETSCOPE_SHARED:-}" ]; then
   echo "note: ../shared/datasets is absent; tests that need the device snapshots will say SKIPPED" >&2
 fi
 
+# A real PostgreSQL server for the collector's PostgreSQL tests.
+FLEETSCOPE_TEST_PG=$(bash scripts/start-postgres.sh)
+export FLEETSCOPE_TEST_PG
+echo "PostgreSQL for the tests: $FLEETSCOPE_TEST_PG"
+
 cargo test --locked --all-targets
+
 
 # ARM for real: the static aarch64 probe's kernel self-test under qemu, on a core
 # without dot product (Cortex-A53) and on one with dotprod, i8mm and fp16 (max).

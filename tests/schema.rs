@@ -121,3 +121,43 @@ fn hostile_bytes_are_refused_not_panicked_on() {
         );
     }
 }
+
+mod fuzz {
+    //! What `fuzz/fuzz_targets/parse_report.rs` checks, as property tests in the normal
+    //! run: any bytes give a report or an error, never a panic, and whatever is
+    //! accepted re-encodes and re-validates.
+    use proptest::prelude::*;
+
+    fn valid() -> Vec<u8> {
+        serde_json::to_vec(&super::sample()).unwrap()
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        if let Ok(report) = fleetscope::schema::parse_report(bytes) {
+            let again = serde_json::to_vec(&report).unwrap();
+            prop_assert!(fleetscope::schema::parse_report(&again).is_ok());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+            check(&bytes)?;
+        }
+
+        #[test]
+        fn mutated_valid_reports(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8), cut in any::<usize>()) {
+            let mut bytes = valid();
+            for (at, b) in edits {
+                let i = at % bytes.len();
+                bytes[i] = b;
+            }
+            check(&bytes)?;
+            let cut = cut % (bytes.len() + 1);
+            check(&bytes[..cut])?;
+        }
+    }
+}

@@ -105,22 +105,54 @@ pub const READ: &str = "read-token-for-tests";
 pub struct Collector {
     pub addr: String,
     pub dir: std::path::PathBuf,
+    pub db: String,
     child: Child,
+}
+
+/// Which backend a test suite runs against.
+#[derive(Clone)]
+pub enum Backend {
+    Sqlite,
+    /// An admin URL of a running PostgreSQL server; each collector gets a fresh database.
+    Postgres(String),
 }
 
 impl Collector {
     pub fn start(name: &str, extra: &[&str]) -> Collector {
+        Self::start_on(&Backend::Sqlite, name, extra)
+    }
+
+    /// A collector with a fresh store on `backend`.
+    pub fn start_on(backend: &Backend, name: &str, extra: &[&str]) -> Collector {
         let dir = std::env::temp_dir().join(format!("fleetscope-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ingest.tok"), format!("  {INGEST}\n")).unwrap();
         std::fs::write(dir.join("read.tok"), format!("{READ}\n")).unwrap();
-        Self::start_in(dir, extra)
+        let db = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.join("fleet.db").display()),
+            Backend::Postgres(admin) => {
+                let name = format!(
+                    "fleetscope_{}_{}",
+                    name.replace('-', "_"),
+                    std::process::id()
+                );
+                let mut c = postgres::Client::connect(admin, postgres::NoTls)
+                    .expect("connect to the test PostgreSQL");
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .expect("drop old test database");
+                c.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let (base, _) = admin.rsplit_once('/').expect("admin URL ends in /DB");
+                format!("{base}/{name}")
+            }
+        };
+        Self::start_in(dir, &db, extra)
     }
 
-    /// (Re)start on an existing directory (the same database).
-    pub fn start_in(dir: std::path::PathBuf, extra: &[&str]) -> Collector {
-        let db = format!("sqlite://{}", dir.join("fleet.db").display());
+    /// (Re)start on an existing directory and database.
+    pub fn start_in(dir: std::path::PathBuf, db: &str, extra: &[&str]) -> Collector {
+        let db = db.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
             .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
             .arg("--ingest-token-file")
@@ -143,7 +175,12 @@ impl Collector {
             }
         };
         std::thread::spawn(move || lines.for_each(drop));
-        Collector { addr, dir, child }
+        Collector {
+            addr,
+            dir,
+            db,
+            child,
+        }
     }
 
     pub fn post(&self, body: &[u8], extra_headers: &str) -> Response {

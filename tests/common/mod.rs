@@ -1,6 +1,7 @@
 //! Shared test helpers: where the upstream datasets live, and how to say they are absent.
 #![allow(dead_code)]
 
+pub mod collector_suite;
 pub mod http;
 
 use std::path::PathBuf;

@@ -1,8 +1,10 @@
 //! Storage behind one small trait: the raw report and its flattened rows, written in
 //! one transaction, acknowledged only after commit. SQLite is the embedded default.
 
+mod postgres;
 mod sqlite;
 
+pub use self::postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::schema::Report;
@@ -96,7 +98,8 @@ pub trait Store: Send + Sync + 'static {
     fn count(&self) -> Result<u64, StoreError>;
 }
 
-/// Open a store from a URL: `sqlite://PATH` (relative or absolute) or `sqlite:///ABS`.
+/// Open a store from a URL: `sqlite://PATH` (relative), `sqlite:///ABS`, or a libpq
+/// `postgres://` URL.
 pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
@@ -105,11 +108,9 @@ pub fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
         return Ok(Box::new(SqliteStore::open(std::path::Path::new(path))?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError(
-            "the PostgreSQL backend is not built yet in this version; use sqlite://PATH".into(),
-        ));
+        return Ok(Box::new(PgStore::open(url)?));
     }
     Err(StoreError(format!(
-        "unsupported --db {url:?}: use sqlite://PATH"
+        "unsupported --db {url:?}: use sqlite://PATH or postgres://USER@HOST:PORT/DB"
     )))
 }
