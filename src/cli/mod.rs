@@ -73,6 +73,24 @@ enum Command {
         #[arg(long, default_value_t = 30_000)]
         request_timeout_ms: u64,
     },
+    /// Send report files to a collector, with retries and a local spool for what cannot be sent now.
+    Upload {
+        /// Report files (fleetscope.report/1 JSON).
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        collector: String,
+        /// File holding the ingest bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// Keep undelivered reports here and send what it holds first.
+        #[arg(long)]
+        spool: Option<PathBuf>,
+        #[arg(long, default_value_t = 6)]
+        max_attempts: u32,
+        /// First backoff delay, doubled per attempt (full jitter), in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        backoff_ms: u64,
+    },
     /// Post realistic reports to a collector at a target rate; print throughput and latency.
     Loadgen {
         #[arg(long, default_value = "http://127.0.0.1:8787")]
@@ -250,6 +268,34 @@ pub fn main() -> ExitCode {
                 report_bytes,
             })
         }),
+        Command::Upload {
+            files,
+            collector,
+            token_file,
+            spool,
+            max_attempts,
+            backoff_ms,
+        } => {
+            let cfg = |token: String| crate::collector::upload::UploadConfig {
+                collector,
+                token,
+                spool,
+                max_attempts,
+                base_delay: std::time::Duration::from_millis(backoff_ms),
+                max_delay: std::time::Duration::from_secs(30),
+            };
+            match crate::collector::Token::from_file(&token_file).and_then(|t| {
+                crate::collector::upload::upload(&cfg(t.secret().to_string()), &files)
+            }) {
+                Ok((text, true)) => Ok(text),
+                Ok((text, false)) => {
+                    print!("{text}");
+                    eprintln!("fleetscope: not every report was acknowledged (see above)");
+                    return ExitCode::from(1);
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

@@ -7,6 +7,7 @@ pub mod loadgen;
 mod metrics;
 mod server;
 pub mod store;
+pub mod upload;
 
 pub use auth::Token;
 pub use server::App;

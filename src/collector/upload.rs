@@ -1,0 +1,192 @@
+//! `fleetscope upload`: deliver report files to a collector with retries (exponential
+//! backoff with full jitter, `Retry-After` honoured) and a local spool, so a report
+//! that cannot be delivered now is kept and sent later. A report is removed from the
+//! spool only after the collector acknowledged it (stored, or an exact duplicate).
+
+use crate::schema::parse_report;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// `http(s)://HOST:PORT`
+    pub collector: String,
+    pub token: String,
+    pub spool: Option<PathBuf>,
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+/// What happened to one report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Stored,
+    Duplicate,
+    /// Refused for good (4xx other than 429): kept where it was, with the reason.
+    Refused(String),
+    /// Not delivered after every attempt: kept (spooled when a spool is given).
+    Deferred(String),
+}
+
+enum Attempt {
+    Done(Delivery),
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+}
+
+fn post(client: &reqwest::blocking::Client, cfg: &UploadConfig, body: &[u8]) -> Attempt {
+    let url = format!("{}/v1/reports", cfg.collector.trim_end_matches('/'));
+    let resp = client
+        .post(url)
+        .bearer_auth(&cfg.token)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send();
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => {
+            return Attempt::Retry {
+                reason: format!("network: {e}"),
+                after: None,
+            }
+        }
+    };
+    let status = resp.status().as_u16();
+    let after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.min(60)));
+    let text = resp.text().unwrap_or_default();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let message = json["message"].as_str().unwrap_or(&text).to_string();
+    match status {
+        200..=299 if json["status"] == "duplicate" => Attempt::Done(Delivery::Duplicate),
+        200..=299 => Attempt::Done(Delivery::Stored),
+        429 | 500..=599 => Attempt::Retry {
+            reason: format!("HTTP {status}: {message}"),
+            after,
+        },
+        _ => Attempt::Done(Delivery::Refused(format!("HTTP {status}: {message}"))),
+    }
+}
+
+/// Full jitter: a uniform delay in [0, min(max, base * 2^attempt)].
+fn backoff(
+    cfg: &UploadConfig,
+    attempt: u32,
+    seed: &mut crate::probe::kernels::selftest::Rng,
+) -> Duration {
+    let cap = cfg
+        .base_delay
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(cfg.max_delay);
+    cap.mul_f64((seed.below(1001) as f64) / 1000.0)
+}
+
+fn deliver(
+    client: &reqwest::blocking::Client,
+    cfg: &UploadConfig,
+    body: &[u8],
+    rng: &mut crate::probe::kernels::selftest::Rng,
+) -> Delivery {
+    let mut last = String::new();
+    for attempt in 0..cfg.max_attempts.max(1) {
+        match post(client, cfg, body) {
+            Attempt::Done(d) => return d,
+            Attempt::Retry { reason, after } => {
+                last = reason;
+                if attempt + 1 < cfg.max_attempts {
+                    std::thread::sleep(after.unwrap_or_else(|| backoff(cfg, attempt, rng)));
+                }
+            }
+        }
+    }
+    Delivery::Deferred(last)
+}
+
+/// Upload `files` (and everything already in the spool). Returns one line per report
+/// and whether every report was acknowledged.
+pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), String> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let mut rng = crate::probe::kernels::selftest::Rng::new(std::process::id() as u64 ^ 0x5eed);
+    let mut queue: Vec<(PathBuf, bool)> = files.iter().map(|f| (f.clone(), false)).collect();
+    if let Some(spool) = &cfg.spool {
+        std::fs::create_dir_all(spool)
+            .map_err(|e| format!("cannot create spool {}: {e}", spool.display()))?;
+        let mut spooled: Vec<PathBuf> = std::fs::read_dir(spool)
+            .map_err(|e| format!("cannot read spool {}: {e}", spool.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        spooled.sort();
+        queue.extend(spooled.into_iter().map(|p| (p, true)));
+    }
+    if queue.is_empty() {
+        return Err(
+            "nothing to upload: name report files, or --spool DIR holding undelivered ones".into(),
+        );
+    }
+    let (mut out, mut all_ok) = (String::new(), true);
+    for (path, from_spool) in queue {
+        let body = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                all_ok = false;
+                out += &format!("{}: cannot read: {e}\n", path.display());
+                continue;
+            }
+        };
+        let report = match parse_report(&body) {
+            Ok(r) => r,
+            Err(e) => {
+                all_ok = false;
+                out += &format!(
+                    "{}: not sent, the collector would refuse it: {e}\n",
+                    path.display()
+                );
+                continue;
+            }
+        };
+        let result = deliver(&client, cfg, &body, &mut rng);
+        let line = match &result {
+            Delivery::Stored => "stored".to_string(),
+            Delivery::Duplicate => "already stored (duplicate)".to_string(),
+            Delivery::Refused(r) => format!("refused: {r}"),
+            Delivery::Deferred(r) => format!("not delivered: {r}"),
+        };
+        match (&result, &cfg.spool, from_spool) {
+            (Delivery::Stored | Delivery::Duplicate, _, true) => remove(&path, &mut out),
+            (Delivery::Deferred(_), Some(spool), false) => {
+                let target = spool.join(format!("{}.json", report.report_id));
+                match std::fs::copy(&path, &target) {
+                    Ok(_) => {
+                        out += &format!("{}: spooled to {}\n", path.display(), target.display())
+                    }
+                    Err(e) => out += &format!("{}: could not spool: {e}\n", path.display()),
+                }
+            }
+            _ => {}
+        }
+        all_ok &= matches!(result, Delivery::Stored | Delivery::Duplicate);
+        out += &format!("{} ({}): {line}\n", path.display(), report.report_id);
+    }
+    Ok((out, all_ok))
+}
+
+fn remove(path: &Path, out: &mut String) {
+    if let Err(e) = std::fs::remove_file(path) {
+        *out += &format!(
+            "{}: delivered but could not be removed from the spool: {e}\n",
+            path.display()
+        );
+    }
+}
