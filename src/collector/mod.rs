@@ -25,7 +25,7 @@ use tower::ServiceBuilder;
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub request_timeout: Duration,
-    /// Requests in flight before new ones are shed with 503 + Retry-After.
+        /// Requests in flight, per route, before new ones are shed with 503 + Retry-After.
     pub max_in_flight: usize,
     /// Reports waiting for the writer before ingest answers 503.
     pub queue: usize,
@@ -43,9 +43,13 @@ impl Default for Limits {
 
 /// The routes, with timeout, concurrency limit and load shedding.
 pub fn router(app: Arc<App>, limits: &Limits) -> Router {
+    let counted = Arc::clone(&app);
     let shed = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            (StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::RETRY_AFTER, "1")], axum::Json(serde_json::json!({ "error": "overloaded", "message": "too many requests in flight; retry after the Retry-After delay" })))
+        .layer(HandleErrorLayer::new(move |_: tower::BoxError| {
+            counted.metrics.reject("overloaded");
+            async {
+                        (StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::RETRY_AFTER, "1")], axum::Json(serde_json::json!({ "error": "overloaded", "message": "too many requests in flight; retry after the Retry-After delay" })))
+            }
         }))
         .layer(tower::load_shed::LoadShedLayer::new())
         .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight));
