@@ -66,7 +66,7 @@ enum Command {
         /// File holding the bearer token readers use (default: generated beside the database).
         #[arg(long)]
         read_token_file: Option<PathBuf>,
-                /// Requests in flight per route before new ones get 503 + Retry-After (health and
+        /// Requests in flight per route before new ones get 503 + Retry-After (health and
         /// metrics keep answering while ingest sheds).
         #[arg(long, default_value_t = 512)]
         max_in_flight: usize,

@@ -25,7 +25,7 @@ use tower::ServiceBuilder;
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub request_timeout: Duration,
-        /// Requests in flight, per route, before new ones are shed with 503 + Retry-After.
+    /// Requests in flight, per route, before new ones are shed with 503 + Retry-After.
     pub max_in_flight: usize,
     /// Reports waiting for the writer before ingest answers 503.
     pub queue: usize,

@@ -172,6 +172,8 @@ struct Checker {
     errors: Vec<FieldError>,
 }
 
+/// Checks take the field path as a closure: it is only built when a check fails,
+/// so a valid 20 KB report costs no string formatting at all.
 impl Checker {
     fn fail(&mut self, field: impl Into<String>, problem: impl Into<String>) {
         if self.errors.len() < 50 {
@@ -181,27 +183,27 @@ impl Checker {
             });
         }
     }
-    fn text(&mut self, field: &str, value: &str) {
+    fn text(&mut self, field: impl FnOnce() -> String, value: &str) {
         if value.len() > MAX_STRING {
             self.fail(
-                field,
+                field(),
                 format!("{} characters, over the {MAX_STRING} limit", value.len()),
             );
         }
     }
-    fn opt_text(&mut self, field: &str, value: &Option<String>) {
+    fn opt_text(&mut self, field: impl FnOnce() -> String, value: &Option<String>) {
         if let Some(v) = value {
             self.text(field, v);
         }
     }
-    fn count(&mut self, field: &str, len: usize, limit: usize) {
+    fn count(&mut self, field: impl FnOnce() -> String, len: usize, limit: usize) {
         if len > limit {
-            self.fail(field, format!("{len} entries, over the {limit} limit"));
+            self.fail(field(), format!("{len} entries, over the {limit} limit"));
         }
     }
-    fn number(&mut self, field: &str, v: f64) {
+    fn number(&mut self, field: impl FnOnce() -> String, v: f64) {
         if !v.is_finite() || v < 0.0 {
-            self.fail(field, format!("must be a finite number >= 0, got {v}"));
+            self.fail(field(), format!("must be a finite number >= 0, got {v}"));
         }
     }
 }
@@ -224,7 +226,7 @@ fn validate(r: &Report) -> Vec<FieldError> {
         if value.trim().is_empty() {
             c.fail(field, "must not be empty");
         }
-        c.text(field, value);
+        c.text(|| field.to_string(), value);
     }
     if !(r.suite.sha256.len() == 64 && r.suite.sha256.bytes().all(|b| b.is_ascii_hexdigit())) {
         c.fail("suite.sha256", "must be 64 hex digits");
@@ -249,13 +251,13 @@ fn validate(r: &Report) -> Vec<FieldError> {
         ("soc.name", &r.soc.name),
         ("gpu.model", &r.gpu.model),
     ] {
-        c.opt_text(field, value);
+        c.opt_text(|| field.to_string(), value);
     }
-    c.count("cpu.cpus", r.cpu.cpus.len(), MAX_CPUS);
-    c.count("cpu.clusters", r.cpu.clusters.len(), MAX_CPUS);
-    c.count("thermal.zones", r.thermal.zones.len(), MAX_ZONES);
-    c.count("errors", r.errors.len(), MAX_ISSUES);
-    c.count("results", r.results.len(), MAX_RESULTS);
+    c.count(|| "cpu.cpus".into(), r.cpu.cpus.len(), MAX_CPUS);
+    c.count(|| "cpu.clusters".into(), r.cpu.clusters.len(), MAX_CPUS);
+    c.count(|| "thermal.zones".into(), r.thermal.zones.len(), MAX_ZONES);
+    c.count(|| "errors".into(), r.errors.len(), MAX_ISSUES);
+    c.count(|| "results".into(), r.results.len(), MAX_RESULTS);
     for (i, zone) in r.thermal.zones.iter().enumerate() {
         if let Some(t) = zone.temp_c {
             if !t.is_finite() || !(-80.0..=250.0).contains(&t) {
@@ -268,11 +270,11 @@ fn validate(r: &Report) -> Vec<FieldError> {
     }
     for (i, res) in r.results.iter().enumerate() {
         let at = |f: &str| format!("results[{i}].{f}");
-        c.text(&at("kernel"), &res.kernel);
+        c.text(|| at("kernel"), &res.kernel);
         if res.kernel.trim().is_empty() {
             c.fail(at("kernel"), "must not be empty");
         }
-        c.count(&at("cpus"), res.cpus.len(), MAX_CPUS);
+        c.count(|| at("cpus"), res.cpus.len(), MAX_CPUS);
         if res.skipped.is_some() {
             continue;
         }
@@ -295,7 +297,7 @@ fn validate(r: &Report) -> Vec<FieldError> {
                     ("cv", l.cv),
                 ];
                 for (name, v) in fields {
-                    c.number(&at(&format!("latency_us.{name}")), v);
+                    c.number(|| at(&format!("latency_us.{name}")), v);
                 }
                 let ordered = [l.min, l.p10, l.p50, l.p90, l.p99, l.max];
                 if ordered.windows(2).any(|w| w[0] > w[1]) {
@@ -307,7 +309,7 @@ fn validate(r: &Report) -> Vec<FieldError> {
             }
         }
         if let Some(g) = res.gops {
-            c.number(&at("gops"), g);
+            c.number(|| at("gops"), g);
         }
         if res.samples == Some(0) {
             c.fail(at("samples"), "a measured result has at least one sample");

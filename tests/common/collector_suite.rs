@@ -604,10 +604,13 @@ pub fn slow_bodies_time_out_and_overload_sheds(b: &Backend) {
     std::thread::sleep(std::time::Duration::from_millis(100));
     let shed = c.post_report(&sample_report());
     assert_eq!(shed.status, 503, "{}", shed.text());
-        assert!(shed.header("retry-after").is_some());
+    assert!(shed.header("retry-after").is_some());
     assert_eq!(shed.json()["error"], "overloaded");
     let m = request(&c.addr, "GET /metrics HTTP/1.1\nHost: x", b"").text();
-    assert!(m.contains("fleetscope_reports_rejected_total{reason=\"overloaded\"} 1"), "{m}");
+    assert!(
+        m.contains("fleetscope_reports_rejected_total{reason=\"overloaded\"} 1"),
+        "{m}"
+    );
     let r = super::http::read_response(s);
     assert_eq!(r.status, 408, "{}", r.text());
     assert_eq!(c.stored(), 0);
