@@ -11,6 +11,8 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 # Real GPU API libraries for the identification tests: Mesa's CPU Vulkan driver and PoCL.
 [ -e /usr/lib/x86_64-linux-gnu/libvulkan.so.1 ] || [ "$(uname -m)" != x86_64 ] || need_apt+=(libvulkan1 mesa-vulkan-drivers)
 [ -e /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 ] || [ "$(uname -m)" != x86_64 ] || need_apt+=(ocl-icd-libopencl1 pocl-opencl-icd)
+# The real adb client (fleetscope devices is tested against it with no phone attached).
+command -v adb >/dev/null || need_apt+=(adb)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

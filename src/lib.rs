@@ -7,5 +7,7 @@ pub mod catalog;
 pub mod cli;
 #[cfg(feature = "host")]
 pub mod collector;
+#[cfg(feature = "host")]
+pub mod device;
 pub mod probe;
 pub mod schema;

@@ -109,6 +109,14 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         report_bytes: usize,
     },
+    /// List attached Android devices (through adb) with model, ABI, SoC and temperature.
+    Devices {
+        /// The adb executable (default: $ADB, else adb on PATH).
+        #[arg(long)]
+        adb: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
     #[command(name = "__gpu-api-check", hide = true)]
@@ -297,6 +305,17 @@ pub fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Devices { adb, json } => crate::device::Adb::locate(adb.as_deref())
+            .and_then(|a| crate::device::describe_all(&a))
+            .and_then(|d| {
+                if json {
+                    serde_json::to_string_pretty(&d)
+                        .map(|s| s + "\n")
+                        .map_err(|e| e.to_string())
+                } else {
+                    Ok(crate::device::table(&d))
+                }
+            }),
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),
