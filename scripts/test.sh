@@ -27,16 +27,8 @@ if [ ! -d ../shared/datasets ] && [ -z "${FLEETSCOPE_SHARED:-}" ]; then
   echo "note: ../shared/datasets is absent; tests that need the device snapshots will say SKIPPED" >&2
 fi
 
-# A real PostgreSQL server for the collector's PostgreSQL tests.
-FLEETSCOPE_TEST_PG=$(bash scripts/start-postgres.sh)
-export FLEETSCOPE_TEST_PG
-echo "PostgreSQL for the tests: $FLEETSCOPE_TEST_PG"
-
-cargo test --locked --all-targets
-
-
-# ARM for real: the static aarch64 probe's kernel self-test under qemu, on a core
-# without dot product (Cortex-A53) and on one with dotprod, i8mm and fp16 (max).
+# ARM for real: the static aarch64 probe, built before the tests so the device-lab
+# test runs that real binary on its fake phones under qemu.
 command -v qemu-aarch64-static >/dev/null || {
   [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static
 }
@@ -45,6 +37,16 @@ probe=target/aarch64-unknown-linux-musl/release/fleetscope-probe
 size=$(stat -c %s "$probe")
 echo "aarch64 probe: $size bytes (budget 2000000)"
 [ "$size" -le 2000000 ] || { echo "the aarch64 probe is over its 2 MB budget" >&2; exit 1; }
+
+# A real PostgreSQL server for the collector's PostgreSQL tests.
+FLEETSCOPE_TEST_PG=$(bash scripts/start-postgres.sh)
+export FLEETSCOPE_TEST_PG
+echo "PostgreSQL for the tests: $FLEETSCOPE_TEST_PG"
+
+cargo test --locked --all-targets
+
+# The kernel self-test of the ARM probe on a core without dot product (Cortex-A53)
+# and on one with dotprod, i8mm and fp16 (max).
 for cpu in cortex-a53 max; do
   echo "kernel self-test under qemu -cpu $cpu:"
   QEMU_CPU=$cpu qemu-aarch64-static "$probe" selftest | tail -n 1

@@ -11,7 +11,7 @@ const USAGE: &str = "fleetscope-probe: identify this device and measure its infe
 
 usage:
   fleetscope-probe identify [--json] [--fixture FILE.json | --sysroot DIR]
-  fleetscope-probe probe [--suite quick|standard|FILE] [--out FILE|-] [--full-range]
+    fleetscope-probe probe [--suite quick|standard|FILE] [--out FILE|-] [--full-range] [--stream-results]
   fleetscope-probe bench KERNEL [--dtype f32|i8] [--m M --n N --k K ...] [--threads T] [--full-range] [--cold] [--min-time-ms MS] [--json]
   fleetscope-probe selftest
   fleetscope-probe --version";
@@ -58,22 +58,25 @@ fn run() -> Result<String, String> {
             identify_command(&target, json)
         }
         "probe" => {
-            let (mut suite, mut out, mut full_range) =
-                ("quick".to_string(), "-".to_string(), false);
+            let (mut suite, mut out, mut full_range, mut stream) =
+                ("quick".to_string(), "-".to_string(), false, false);
             while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
                 match arg {
                     Long("suite") => suite = text(&mut parser)?,
                     Long("out") => out = text(&mut parser)?,
                     Long("full-range") => full_range = true,
+                    Long("stream-results") => stream = true,
                     other => return Err(format!("{}\n{USAGE}", other.unexpected())),
                 }
             }
-            probe_command(
-                &suite,
-                &out,
-                RunOptions { full_range },
-                &mut PlainProgress::new(),
-            )
+            if stream && out == "-" {
+                return Err(
+                    "--stream-results needs --out FILE (stdout carries the result lines)".into(),
+                );
+            }
+            let mut progress = PlainProgress::new();
+            progress.stream_results = stream;
+            probe_command(&suite, &out, RunOptions { full_range }, &mut progress)
         }
         "bench" => {
             let kernel = match parser.next().map_err(|e| e.to_string())? {

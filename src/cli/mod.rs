@@ -117,6 +117,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the probe on attached devices in parallel: push, run, pull, save, upload.
+    Run {
+        /// A device serial (repeatable).
+        #[arg(long = "device")]
+        devices: Vec<String>,
+        /// Every attached device.
+        #[arg(long, conflicts_with = "devices")]
+        all: bool,
+        #[arg(long, default_value = "quick")]
+        suite: String,
+        /// Where reports are saved.
+        #[arg(long, default_value = "reports/devices")]
+        out: PathBuf,
+        /// Probe binaries per ABI (DIR/ABI/fleetscope-probe); default: the build outputs.
+        #[arg(long)]
+        probe_dir: Option<PathBuf>,
+        /// Upload each complete report here (needs --token-file).
+        #[arg(long, requires = "token_file")]
+        collector: Option<String>,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        #[arg(long)]
+        spool: Option<PathBuf>,
+        #[arg(long)]
+        adb: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
     #[command(name = "__gpu-api-check", hide = true)]
@@ -316,6 +342,51 @@ pub fn main() -> ExitCode {
                     Ok(crate::device::table(&d))
                 }
             }),
+        Command::Run {
+            devices,
+            all,
+            suite,
+            out,
+            probe_dir,
+            collector,
+            token_file,
+            spool,
+            adb,
+        } => {
+            let run = || -> Result<(String, bool), String> {
+                let adb = crate::device::Adb::locate(adb.as_deref())?;
+                let collector = match (collector, token_file) {
+                    (Some(url), Some(f)) => Some((
+                        url,
+                        crate::collector::Token::from_file(&f)?.secret().to_string(),
+                    )),
+                    _ => None,
+                };
+                if devices.is_empty() && !all {
+                    return Err("name devices with --device SERIAL, or use --all".into());
+                }
+                crate::device::run_all(
+                    &adb,
+                    &crate::device::RunOptions {
+                        serials: devices,
+                        all,
+                        suite,
+                        out,
+                        probe_dir,
+                        collector,
+                        spool,
+                    },
+                )
+            };
+            match run() {
+                Ok((text, true)) => Ok(text),
+                Ok((text, false)) => {
+                    print!("{text}");
+                    return ExitCode::from(1);
+                }
+                Err(e) => Err(e),
+            }
+        }
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

@@ -2,8 +2,10 @@
 //! run and pull the probe on each. Drives the real `adb` client. Host only.
 
 mod adb;
+mod run;
 
 pub use adb::{parse_devices, Adb, DeviceEntry, Output};
+pub use run::{probe_for, run_all, run_device, Outcome, RunOptions};
 
 use crate::probe::identify::{identify, parse_getprop, Sysroot};
 use std::collections::BTreeMap;

@@ -18,17 +18,25 @@ pub trait Progress {
     fn begin(&mut self, total: usize);
     fn step(&mut self, label: &str);
     fn finish(&mut self);
+    /// A measurement finished (streamed to a host that may lose the device mid-run).
+    fn result(&mut self, _result: &KernelResult) {}
 }
 
 /// One line per measurement on stderr.
 pub struct PlainProgress {
     total: usize,
     done: usize,
+    /// Print each finished result on stdout as `result <json>`.
+    pub stream_results: bool,
 }
 
 impl PlainProgress {
     pub fn new() -> Self {
-        PlainProgress { total: 0, done: 0 }
+        PlainProgress {
+            total: 0,
+            done: 0,
+            stream_results: false,
+        }
     }
 }
 
@@ -47,6 +55,13 @@ impl Progress for PlainProgress {
         eprintln!("[{}/{}] {label}", self.done, self.total);
     }
     fn finish(&mut self) {}
+    fn result(&mut self, result: &KernelResult) {
+        if self.stream_results {
+            if let Ok(line) = serde_json::to_string(result) {
+                println!("result {line}");
+            }
+        }
+    }
 }
 
 /// Options from the command line.
@@ -263,6 +278,7 @@ pub fn run_suite(
                 }
             }
         }
+        progress.result(&result);
         report.results.push(result);
     }
     drop(pool);

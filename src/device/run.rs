@@ -1,0 +1,529 @@
+//! `fleetscope run`: the probe on every selected device, in parallel. Per device: a
+//! lock (two runs never share a phone), the probe binary for its ABI pushed to
+//! /data/local/tmp, `identify` first (so even a cut-short run has an identity), then
+//! the suite with finished results streamed back while a watcher polls
+//! `adb get-state`. A complete report is pulled, validated, saved and uploaded; a
+//! device that vanishes leaves a local report marked partial, with the reason.
+
+use super::{Adb, DeviceEntry};
+use crate::probe::suite;
+use crate::schema::{Identity, Issue, KernelResult, Report};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const REMOTE_DIR: &str = "/data/local/tmp";
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub serials: Vec<String>,
+    pub all: bool,
+    pub suite: String,
+    pub out: PathBuf,
+    pub probe_dir: Option<PathBuf>,
+    /// Collector URL and ingest token; `None` keeps reports local.
+    pub collector: Option<(String, String)>,
+    pub spool: Option<PathBuf>,
+}
+
+/// How one device's run ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Complete {
+        report: PathBuf,
+        results: usize,
+        uploaded: Option<bool>,
+    },
+    Partial {
+        report: PathBuf,
+        results: usize,
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// A lock file per device serial; removed when dropped. A lock whose process is gone is taken over.
+struct DeviceLock(PathBuf);
+
+impl DeviceLock {
+    fn take(serial: &str) -> Result<DeviceLock, String> {
+        let dir = std::env::temp_dir().join("fleetscope-locks");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let safe: String = serial
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = dir.join(format!("{safe}.lock"));
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = write!(f, "{}", std::process::id());
+                    return Ok(DeviceLock(path));
+                }
+                Err(_) => {
+                    let holder = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|p| p.trim().parse::<u32>().ok());
+                    match holder {
+                        Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
+                            return Err(format!(
+                                "device is busy: another fleetscope run (pid {pid}) holds {}",
+                                path.display()
+                            ));
+                        }
+                        _ => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
+                }
+            }
+        }
+        Err(format!("could not take the lock {}", path.display()))
+    }
+}
+
+impl Drop for DeviceLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The probe binary for an ABI: `--probe-dir DIR` (DIR/ABI/fleetscope-probe or
+/// DIR/fleetscope-probe), else the build outputs next to this executable, else, for
+/// the host's own ABI, the probe beside `fleetscope` (or `fleetscope` itself).
+pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(dir) = probe_dir {
+        let candidates = [
+            dir.join(abi).join("fleetscope-probe"),
+            dir.join(format!("fleetscope-probe-{abi}")),
+            dir.join("fleetscope-probe"),
+        ];
+        return candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| format!("no probe for ABI {abi} in {} (looked for {abi}/fleetscope-probe and fleetscope-probe)", dir.display()));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin_dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    let target_dir = bin_dir.parent().map(Path::to_path_buf).unwrap_or_default();
+    let host_abi = match std::env::consts::ARCH {
+        "x86_64" => "x86_64",
+        "aarch64" => "arm64-v8a",
+        other => other,
+    };
+    if abi == host_abi {
+        let beside = bin_dir.join("fleetscope-probe");
+        return Ok(if beside.is_file() { beside } else { exe });
+    }
+    let triple = match abi {
+        "arm64-v8a" => "aarch64-unknown-linux-musl",
+        _ => return Err(format!("no probe binary for ABI {abi}: build one for it and pass --probe-dir (scripts/build-arm64.sh builds arm64-v8a)")),
+    };
+    let built = target_dir
+        .join(triple)
+        .join("release")
+        .join("fleetscope-probe");
+    if built.is_file() {
+        Ok(built)
+    } else {
+        Err(format!(
+            "no probe binary for ABI {abi} at {}: run scripts/build-arm64.sh, or pass --probe-dir",
+            built.display()
+        ))
+    }
+}
+
+fn step(adb: &Adb, serial: &str, args: &[&str], what: &str) -> Result<String, String> {
+    let mut full = vec!["-s", serial];
+    full.extend_from_slice(args);
+    let out = adb.run(&full, Duration::from_secs(300))?;
+    if out.ok() {
+        Ok(out.stdout)
+    } else {
+        Err(format!("{what}: {}", out.complaint()))
+    }
+}
+
+/// Run the suite on one device. `note` receives progress lines.
+pub fn run_device(
+    adb: &Adb,
+    serial: &str,
+    opt: &RunOptions,
+    note: &(dyn Fn(&str, &str) + Sync),
+) -> Outcome {
+    let _lock = match DeviceLock::take(serial) {
+        Ok(l) => l,
+        Err(reason) => return Outcome::Failed { reason },
+    };
+    match adb.state(serial) {
+        Ok(s) if s == "device" => {}
+        Ok(s) => {
+            return Outcome::Failed {
+                reason: format!("state {s}: {}", super::hint_for(&s).unwrap_or_default()),
+            }
+        }
+        Err(e) => {
+            // adb says why (unauthorized, offline, not found); add what to do about it.
+            let state = ["unauthorized", "offline", "not found"]
+                .into_iter()
+                .find(|s| e.contains(s));
+            let hint = match state {
+                Some("not found") => {
+                    Some("the device is not attached: check `fleetscope devices`".to_string())
+                }
+                Some(s) => super::hint_for(s),
+                None => None,
+            };
+            return Outcome::Failed {
+                reason: hint.map_or(e.clone(), |h| format!("{e}: {h}")),
+            };
+        }
+    }
+    let abi = match adb.shell(
+        serial,
+        "getprop ro.product.cpu.abi",
+        Duration::from_secs(20),
+    ) {
+        Ok(o) if o.ok() && !o.stdout.trim().is_empty() => o.stdout.trim().to_string(),
+        Ok(o) => {
+            return Outcome::Failed {
+                reason: format!("cannot read the ABI: {}", o.complaint()),
+            }
+        }
+        Err(e) => return Outcome::Failed { reason: e },
+    };
+    let probe = match probe_for(&abi, opt.probe_dir.as_deref()) {
+        Ok(p) => p,
+        Err(reason) => return Outcome::Failed { reason },
+    };
+    let (suite_def, suite_ref) = match suite::load(&opt.suite) {
+        Ok(s) => s,
+        Err(reason) => return Outcome::Failed { reason },
+    };
+    let _ = suite_def;
+    let remote_probe = format!("{REMOTE_DIR}/fleetscope-probe");
+    let remote_report = format!("{REMOTE_DIR}/fleetscope-report.json");
+    let mut remote_suite = opt.suite.clone();
+    note(serial, &format!("pushing {} ({abi})", probe.display()));
+    let prepared = (|| -> Result<Identity, String> {
+        step(
+            adb,
+            serial,
+            &["push", &probe.to_string_lossy(), &remote_probe],
+            "adb push",
+        )?;
+        step(
+            adb,
+            serial,
+            &["shell", &format!("chmod 755 {remote_probe}")],
+            "chmod",
+        )?;
+        if !matches!(opt.suite.as_str(), "quick" | "standard") {
+            remote_suite = format!("{REMOTE_DIR}/fleetscope-suite.toml");
+            step(
+                adb,
+                serial,
+                &["push", &opt.suite, &remote_suite],
+                "adb push suite",
+            )?;
+        }
+        let id = step(
+            adb,
+            serial,
+            &["shell", &format!("{remote_probe} identify --json")],
+            "identify",
+        )?;
+        serde_json::from_str(&id)
+            .map_err(|e| format!("the probe's identify output is not JSON: {e}"))
+    })();
+    let identity = match prepared {
+        Ok(i) => i,
+        Err(reason) => return Outcome::Failed { reason },
+    };
+
+    // Run the suite, streaming results, while a watcher polls the device state.
+    let cmd = format!(
+        "{remote_probe} probe --suite {remote_suite} --out {remote_report} --stream-results"
+    );
+    let mut child = match Command::new(&adb.path)
+        .args(["-s", serial, "shell", &cmd])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Failed {
+                reason: format!("cannot start adb shell: {e}"),
+            }
+        }
+    };
+    let results: Arc<Mutex<Vec<KernelResult>>> = Arc::default();
+    let gone = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
+    let out_reader = child.stdout.take().map(|s| {
+        let results = Arc::clone(&results);
+        std::thread::spawn(move || {
+            for line in BufReader::new(s).lines().map_while(Result::ok) {
+                if let Some(json) = line.strip_prefix("result ") {
+                    if let Ok(r) = serde_json::from_str::<KernelResult>(json) {
+                        results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+                    }
+                }
+            }
+        })
+    });
+    let watcher = {
+        let (adb, serial, gone, finished) = (
+            adb.clone(),
+            serial.to_string(),
+            Arc::clone(&gone),
+            Arc::clone(&finished),
+        );
+        std::thread::spawn(move || {
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                if finished.load(Ordering::Relaxed) {
+                    break;
+                }
+                if !matches!(adb.state(&serial), Ok(s) if s == "device") {
+                    gone.store(true, Ordering::Relaxed);
+                    break;
+                }
+            }
+        })
+    };
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            note(serial, &line);
+        }
+    }
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) if gone.load(Ordering::Relaxed) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => break None,
+        }
+    };
+    finished.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    // A cut adb shell often exits before the watcher's next poll: ask once more.
+    if !status.is_some_and(|s| s.success()) && !matches!(adb.state(serial), Ok(s) if s == "device")
+    {
+        gone.store(true, Ordering::Relaxed);
+    }
+    if let Some(r) = out_reader {
+        let _ = r.join();
+    }
+    let collected = results.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let _ = std::fs::create_dir_all(&opt.out);
+    let succeeded = status.is_some_and(|s| s.success()) && !gone.load(Ordering::Relaxed);
+    if succeeded {
+        let local = opt.out.join(format!("{serial}.tmp.json"));
+        if let Err(reason) = step(
+            adb,
+            serial,
+            &["pull", &remote_report, &local.to_string_lossy()],
+            "adb pull",
+        ) {
+            return partial(
+                opt,
+                serial,
+                identity,
+                suite_ref,
+                collected,
+                format!("the run finished but the report could not be pulled: {reason}"),
+            );
+        }
+        let report = match std::fs::read(&local)
+            .map_err(|e| e.to_string())
+            .and_then(|b| crate::schema::parse_report(&b).map_err(|e| e.to_string()))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return partial(
+                    opt,
+                    serial,
+                    identity,
+                    suite_ref,
+                    collected,
+                    format!("the pulled report is not valid: {e}"),
+                )
+            }
+        };
+        let path = opt.out.join(format!("{serial}-{}.json", report.report_id));
+        let _ = std::fs::rename(&local, &path);
+        let uploaded = opt.collector.as_ref().map(|(url, token)| {
+            let cfg = crate::collector::upload::UploadConfig {
+                collector: url.clone(),
+                token: token.clone(),
+                spool: opt.spool.clone(),
+                max_attempts: 6,
+                base_delay: Duration::from_millis(500),
+                max_delay: Duration::from_secs(30),
+            };
+            matches!(
+                crate::collector::upload::upload(&cfg, std::slice::from_ref(&path)),
+                Ok((_, true))
+            )
+        });
+        return Outcome::Complete {
+            report: path,
+            results: report.results.len(),
+            uploaded,
+        };
+    }
+    let reason = if gone.load(Ordering::Relaxed) {
+        format!(
+            "the device disconnected mid-run after {} results; reconnect it and run again",
+            collected.len()
+        )
+    } else {
+        format!(
+            "the probe exited with {:?} after {} results",
+            status.and_then(|s| s.code()),
+            collected.len()
+        )
+    };
+    partial(opt, serial, identity, suite_ref, collected, reason)
+}
+
+/// Keep what a cut-short run produced: the identity and every streamed result, marked partial.
+fn partial(
+    opt: &RunOptions,
+    serial: &str,
+    identity: Identity,
+    suite_ref: crate::schema::SuiteRef,
+    results: Vec<KernelResult>,
+    reason: String,
+) -> Outcome {
+    let mut report = Report::new(identity, suite::uuid_v4(), suite_ref);
+    report.started_at = suite::now_rfc3339();
+    report.finished_at = report.started_at.clone();
+    report.results = results;
+    report.partial = true;
+    report.errors.push(Issue {
+        stage: "device".into(),
+        message: reason.clone(),
+    });
+    let path = opt
+        .out
+        .join(format!("{serial}-partial-{}.json", report.report_id));
+    let written = serde_json::to_vec_pretty(&report)
+        .map_err(|e| e.to_string())
+        .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => Outcome::Partial {
+            report: path,
+            results: report.results.len(),
+            reason,
+        },
+        Err(e) => Outcome::Failed {
+            reason: format!("{reason}; and the partial report could not be written: {e}"),
+        },
+    }
+}
+
+/// Run on every selected device in parallel; the summary and whether all completed.
+pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
+    let listed: Vec<DeviceEntry> = adb.devices()?;
+    let serials: Vec<String> = if opt.all {
+        listed.iter().map(|d| d.serial.clone()).collect()
+    } else {
+        opt.serials.clone()
+    };
+    if serials.is_empty() {
+        return Err(
+            "no devices to run on: attach one (see `fleetscope devices`) or name one with --device"
+                .into(),
+        );
+    }
+    let note = |serial: &str, line: &str| eprintln!("[{serial}] {line}");
+    let outcomes: Vec<(String, Outcome)> = std::thread::scope(|s| {
+        let handles: Vec<_> = serials
+            .iter()
+            .map(|serial| {
+                (
+                    serial.clone(),
+                    s.spawn(|| run_device(adb, serial, opt, &note)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(serial, h)| {
+                (
+                    serial,
+                    h.join().unwrap_or(Outcome::Failed {
+                        reason: "the run thread panicked".into(),
+                    }),
+                )
+            })
+            .collect()
+    });
+    let mut text = String::from("device summary:\n");
+    let mut all_ok = true;
+    for (serial, o) in &outcomes {
+        text += &match o {
+            Outcome::Complete {
+                report,
+                results,
+                uploaded,
+            } => {
+                if uploaded == &Some(false) {
+                    all_ok = false;
+                }
+                let up = match uploaded {
+                    Some(true) => ", uploaded",
+                    Some(false) => ", upload failed (kept locally)",
+                    None => "",
+                };
+                format!(
+                    "  {serial:20} complete  {results} results, {}{up}\n",
+                    report.display()
+                )
+            }
+            Outcome::Partial {
+                report,
+                results,
+                reason,
+            } => {
+                all_ok = false;
+                format!(
+                    "  {serial:20} PARTIAL   {results} results kept in {}: {reason}\n",
+                    report.display()
+                )
+            }
+            Outcome::Failed { reason } => {
+                all_ok = false;
+                format!("  {serial:20} FAILED    {reason}\n")
+            }
+        };
+    }
+    let done = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Complete { .. }))
+        .count();
+    text += &format!("{done} of {} devices completed\n", outcomes.len());
+    Ok((text, all_ok))
+}

@@ -1,0 +1,214 @@
+//! `fleetscope run --all` against fake phones (tests/fake-adb) and a real collector on
+//! loopback: two phones complete and upload, one disconnects mid-run and leaves a
+//! partial report locally with the reason; unusable phones fail with a clear reason.
+//! Where the static aarch64 probe is built (scripts/test.sh builds it first), the fake
+//! phones run that real ARM binary under qemu-aarch64-static.
+
+mod common;
+
+use common::http::{Collector, READ};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SUITE: &str = r#"
+id = "lab"
+version = "1"
+[measure]
+warmup = 1
+min_samples = 3
+min_time_ms = 300
+max_time_ms = 600
+cold_weights = false
+[run]
+clusters = "all"
+threads = ["1"]
+cooldown_max_s = 1
+[[kernels]]
+family = "gemm"
+dtypes = ["f32", "i8"]
+shapes = [{ m = 64, n = 64, k = 64 }, { m = 96, n = 32, k = 48 }]
+[[kernels]]
+family = "dwconv3x3"
+dtypes = ["f32", "i8"]
+shapes = [{ h = 14, w = 14, c = 32, stride = 1 }]
+[[kernels]]
+family = "peak_fma"
+dtypes = ["f32"]
+shapes = [{ iters = 2000 }]
+"#;
+
+fn arm_probe() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/aarch64-unknown-linux-musl/release/fleetscope-probe");
+    let qemu = Command::new("qemu-aarch64-static")
+        .arg("--version")
+        .output()
+        .is_ok();
+    (p.is_file() && qemu).then_some(p)
+}
+
+#[test]
+fn run_all_with_a_disconnect() {
+    let Some(datasets) = common::shared_datasets() else {
+        return;
+    };
+    let collector = Collector::start("devicerun", &[]);
+    let dir = collector.dir.clone();
+    let fixture = |f: &str| datasets.join("devices").join(f).display().to_string();
+    let config = serde_json::json!({
+        "root": dir.join("phones"),
+        "devices": [
+            { "serial": "PIXEL8", "state": "device", "fixture": fixture("pixel-8.json") },
+            { "serial": "S9US", "state": "device", "fixture": fixture("galaxy-s9-us.json") },
+            { "serial": "CABLE", "state": "device", "fixture": fixture("oneplus-5t.json"), "disconnect_after_s": 1.5 },
+        ]
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    std::fs::write(dir.join("lab.toml"), SUITE).unwrap();
+    let out = dir.join("reports");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetscope"));
+    cmd.args([
+        "run",
+        "--all",
+        "--adb",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-adb"),
+    ])
+    .arg("--suite")
+    .arg(dir.join("lab.toml"))
+    .arg("--out")
+    .arg(&out)
+    .args(["--collector", &format!("http://{}", collector.addr)])
+    .arg("--token-file")
+    .arg(dir.join("ingest.tok"))
+    .env("FAKE_ADB_CONFIG", dir.join("config.json"));
+    match arm_probe() {
+        Some(p) => eprintln!(
+            "fake phones run the real aarch64 probe {} under qemu",
+            p.display()
+        ),
+        None => {
+            // No ARM build here: the fake phones run the host probe instead.
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI builds the aarch64 probe before the tests"
+            );
+            let pd = dir.join("probes/arm64-v8a");
+            std::fs::create_dir_all(&pd).unwrap();
+            std::fs::copy(
+                env!("CARGO_BIN_EXE_fleetscope-probe"),
+                pd.join("fleetscope-probe"),
+            )
+            .unwrap();
+            cmd.arg("--probe-dir").arg(dir.join("probes"));
+            eprintln!("no aarch64 probe built: the fake phones run the host probe");
+        }
+    }
+    let result = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "one device failed, so the exit status says so\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("2 of 3 devices completed"), "{stdout}");
+    assert!(
+        stdout.contains("PIXEL8") && stdout.contains("S9US") && stdout.contains("uploaded"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("CABLE") && stdout.contains("disconnected mid-run"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("[PIXEL8] ["),
+        "progress lines per device: {stderr}"
+    );
+    // Two complete reports in the collector.
+    assert_eq!(collector.stored(), 2);
+    let export = collector.get("/v1/export?since=0", READ).text();
+    assert!(export.lines().all(|l| !l.contains("\"partial\":true")));
+    // One partial report kept locally, valid, with the reason.
+    let partials: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("partial"))
+        .collect();
+    assert_eq!(partials.len(), 1, "{partials:?}");
+    let report = fleetscope::schema::parse_report(&std::fs::read(&partials[0]).unwrap())
+        .expect("the partial report is a valid report");
+    assert!(report.partial);
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.stage == "device" && e.message.contains("disconnected")),
+        "{:?}",
+        report.errors
+    );
+    let complete = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .contains("partial")
+        })
+        .count();
+    assert_eq!(complete, 2);
+}
+
+#[test]
+fn unusable_phones_fail_with_a_reason() {
+    let Some(datasets) = common::shared_datasets() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("fleetscope-unusable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = serde_json::json!({
+        "root": dir.join("phones"),
+        "devices": [
+            { "serial": "LOCKED", "state": "unauthorized" },
+            { "serial": "OLD32", "state": "device", "fixture": datasets.join("devices/galaxy-s4-us.json") },
+            { "serial": "BUSY", "state": "device", "fixture": datasets.join("devices/pixel-8.json") },
+        ]
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    // Another live run holds BUSY (this test process stands in for it).
+    let locks = std::env::temp_dir().join("fleetscope-locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    std::fs::write(locks.join("BUSY.lock"), std::process::id().to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
+        .args([
+            "run",
+            "--all",
+            "--adb",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-adb"),
+            "--suite",
+            "quick",
+        ])
+        .arg("--out")
+        .arg(dir.join("reports"))
+        .env("FAKE_ADB_CONFIG", dir.join("config.json"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(locks.join("BUSY.lock"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("LOCKED") && stdout.contains("USB debugging"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("OLD32") && stdout.contains("no probe binary for ABI armeabi-v7a"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("BUSY") && stdout.contains("device is busy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 of 3 devices completed"), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}
