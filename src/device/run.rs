@@ -444,6 +444,76 @@ fn partial(
     }
 }
 
+/// One indicatif bar per device on a terminal; plain `[SERIAL] line` lines otherwise.
+struct Bars {
+    bars: Option<(
+        indicatif::MultiProgress,
+        std::collections::HashMap<String, indicatif::ProgressBar>,
+    )>,
+}
+
+impl Bars {
+    fn new(serials: &[String]) -> Bars {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Bars { bars: None };
+        }
+        let multi = indicatif::MultiProgress::new();
+        let style =
+            indicatif::ProgressStyle::with_template("{prefix:>16} {bar:24} {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let map = serials
+            .iter()
+            .map(|s| {
+                let b = multi.add(indicatif::ProgressBar::new(0));
+                b.set_style(style.clone());
+                b.set_prefix(s.clone());
+                (s.clone(), b)
+            })
+            .collect();
+        Bars {
+            bars: Some((multi, map)),
+        }
+    }
+
+    /// A probe progress line (`[i/n] label`) moves the bar; anything else is its message.
+    fn note(&self, serial: &str, line: &str) {
+        match self.bars.as_ref().and_then(|(_, m)| m.get(serial)) {
+            None => eprintln!("[{serial}] {line}"),
+            Some(bar) => {
+                let parsed = line
+                    .strip_prefix('[')
+                    .and_then(|r| r.split_once(']'))
+                    .and_then(|(pos, label)| {
+                        let (i, n) = pos.split_once('/')?;
+                        Some((
+                            i.parse::<u64>().ok()?,
+                            n.parse::<u64>().ok()?,
+                            label.trim().to_string(),
+                        ))
+                    });
+                match parsed {
+                    Some((i, n, label)) => {
+                        bar.set_length(n);
+                        bar.set_position(i);
+                        bar.set_message(label);
+                    }
+                    None => bar.set_message(line.to_string()),
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some((_, m)) = &self.bars {
+            // abandon, not finish: finish would fill a cut-short device's bar to 100 %.
+            for b in m.values() {
+                b.abandon();
+            }
+        }
+    }
+}
+
 /// Run on every selected device in parallel; the summary and whether all completed.
 pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
     let listed: Vec<DeviceEntry> = adb.devices()?;
@@ -458,7 +528,8 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
                 .into(),
         );
     }
-    let note = |serial: &str, line: &str| eprintln!("[{serial}] {line}");
+    let bars = Bars::new(&serials);
+    let note = |serial: &str, line: &str| bars.note(serial, line);
     let outcomes: Vec<(String, Outcome)> = std::thread::scope(|s| {
         let handles: Vec<_> = serials
             .iter()
@@ -481,6 +552,7 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
             })
             .collect()
     });
+    bars.finish();
     let mut text = String::from("device summary:\n");
     let mut all_ok = true;
     for (serial, o) in &outcomes {
