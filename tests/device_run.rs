@@ -212,3 +212,114 @@ fn unusable_phones_fail_with_a_reason() {
     assert!(stdout.contains("0 of 3 devices completed"), "{stdout}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn governor_lock_with_root_and_cooldown_between_runs() {
+    let Some(datasets) = common::shared_datasets() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("fleetscope-governor-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pixel = datasets.join("devices/pixel-8.json");
+    let config = serde_json::json!({
+        "root": dir.join("phones"),
+        "devices": [
+            // Rooted; hot from 0.3 s to 6 s after its first suite run starts (so run 1 ends hot).
+            { "serial": "ROOTED", "state": "device", "root": true, "fixture": pixel, "thermal": [[0, 30000], [0.3, 60000], [6.0, 31000]] },
+            { "serial": "PLAIN", "state": "device", "fixture": pixel },
+        ]
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    std::fs::write(
+        dir.join("lab.toml"),
+        SUITE.replace("min_time_ms = 300", "min_time_ms = 50"),
+    )
+    .unwrap();
+    // The host probe is enough here: this test is about what happens around the runs.
+    let pd = dir.join("probes/arm64-v8a");
+    std::fs::create_dir_all(&pd).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_fleetscope-probe"),
+        pd.join("fleetscope-probe"),
+    )
+    .unwrap();
+    let out = dir.join("reports");
+    let result = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
+        .args([
+            "run",
+            "--all",
+            "--adb",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-adb"),
+            "--repeat",
+            "2",
+            "--lock-governor",
+            "--cooldown-margin-c",
+            "3",
+            "--cooldown-max-s",
+            "30",
+        ])
+        .arg("--suite")
+        .arg(dir.join("lab.toml"))
+        .arg("--probe-dir")
+        .arg(dir.join("probes"))
+        .arg("--out")
+        .arg(&out)
+        .env("FAKE_ADB_CONFIG", dir.join("config.json"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(stdout.contains("2 of 2 devices completed"), "{stdout}");
+    let reports: Vec<fleetscope::schema::Report> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| {
+            fleetscope::schema::parse_report(&std::fs::read(e.unwrap().path()).unwrap())
+                .expect("valid report")
+        })
+        .collect();
+    assert_eq!(reports.len(), 4, "two runs per device");
+    let cond = |serial_model: bool, run: u32| {
+        reports
+            .iter()
+            .filter_map(|r| r.conditions.clone())
+            .filter(|c| c.root == serial_model && c.run_index == run)
+            .collect::<Vec<_>>()
+    };
+    // Rooted phone: governor forced for both runs, second run waited for the cooldown.
+    let (r1, r2) = (cond(true, 1), cond(true, 2));
+    assert_eq!((r1.len(), r2.len()), (1, 1));
+    assert_eq!(r1[0].governor_locked.as_deref(), Some("performance"));
+    assert_eq!(r1[0].cooldown_waited_s, 0.0);
+    assert!(
+        r2[0].cooldown_waited_s >= 0.5 && r2[0].cooldown_waited_s < 30.0,
+        "waited {}",
+        r2[0].cooldown_waited_s
+    );
+    assert!(
+        r2[0].start_temp_c.is_some_and(|t| t <= 33.0),
+        "run 2 starts cool again: {:?}",
+        r2[0].start_temp_c
+    );
+    // ... and restored afterwards.
+    let gov = std::fs::read_to_string(
+        dir.join("phones/ROOTED/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+    )
+    .unwrap();
+    assert_eq!(gov.trim(), "sched_pixel");
+    // Without root nothing is forced, and the report says why.
+    let p1 = cond(false, 1);
+    assert_eq!(p1.len(), 1);
+    assert!(p1[0].governor_locked.is_none());
+    assert!(p1[0]
+        .governor_note
+        .as_deref()
+        .unwrap_or("")
+        .contains("no root"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -142,6 +142,18 @@ enum Command {
         spool: Option<PathBuf>,
         #[arg(long)]
         adb: Option<PathBuf>,
+        /// Runs per device, with a temperature-driven cooldown between them.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// With root (su), force the performance CPU governor for the runs and restore it after.
+        #[arg(long)]
+        lock_governor: bool,
+        /// Wait between runs until the device is within this many degrees of its starting temperature.
+        #[arg(long, default_value_t = 3.0)]
+        cooldown_margin_c: f64,
+        /// ... but no longer than this.
+        #[arg(long, default_value_t = 120)]
+        cooldown_max_s: u64,
     },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
@@ -352,6 +364,10 @@ pub fn main() -> ExitCode {
             token_file,
             spool,
             adb,
+            repeat,
+            lock_governor,
+            cooldown_margin_c,
+            cooldown_max_s,
         } => {
             let run = || -> Result<(String, bool), String> {
                 let adb = crate::device::Adb::locate(adb.as_deref())?;
@@ -365,6 +381,7 @@ pub fn main() -> ExitCode {
                 if devices.is_empty() && !all {
                     return Err("name devices with --device SERIAL, or use --all".into());
                 }
+                let cooldown_max = std::time::Duration::from_secs(cooldown_max_s);
                 crate::device::run_all(
                     &adb,
                     &crate::device::RunOptions {
@@ -375,6 +392,10 @@ pub fn main() -> ExitCode {
                         probe_dir,
                         collector,
                         spool,
+                        repeat,
+                        lock_governor,
+                        cooldown_margin_c,
+                        cooldown_max,
                     },
                 )
             };

@@ -97,27 +97,31 @@ fn describe(adb: &Adb, e: &DeviceEntry) -> DeviceSummary {
         (Some(v), Some(c), _) => Some(format!("{v} {c}")),
         _ => None,
     };
-    // The hottest plausible zone (millidegrees on current kernels).
-    if let Ok(o) = adb.shell(
-        &e.serial,
-        "cat /sys/class/thermal/thermal_zone*/temp 2>/dev/null",
-        t,
-    ) {
-        s.temp_c = o
-            .stdout
-            .split_whitespace()
-            .filter_map(|v| v.parse::<i64>().ok())
-            .map(|v| {
-                if v.abs() >= 1000 {
-                    v as f64 / 1000.0
-                } else {
-                    v as f64
-                }
-            })
-            .filter(|c| (-40.0..=150.0).contains(c))
-            .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))));
-    }
+    s.temp_c = hottest_temp(adb, &e.serial);
     s
+}
+
+/// The device's hottest plausible thermal zone in Celsius (millidegrees on current kernels).
+pub fn hottest_temp(adb: &Adb, serial: &str) -> Option<f64> {
+    let o = adb
+        .shell(
+            serial,
+            "cat /sys/class/thermal/thermal_zone*/temp 2>/dev/null",
+            Duration::from_secs(20),
+        )
+        .ok()?;
+    o.stdout
+        .split_whitespace()
+        .filter_map(|v| v.parse::<i64>().ok())
+        .map(|v| {
+            if v.abs() >= 1000 {
+                v as f64 / 1000.0
+            } else {
+                v as f64
+            }
+        })
+        .filter(|c| (-40.0..=150.0).contains(c))
+        .fold(None, |m: Option<f64>, c| Some(m.map_or(c, |m| m.max(c))))
 }
 
 /// The `fleetscope devices` table.

@@ -7,7 +7,7 @@
 
 use super::{Adb, DeviceEntry};
 use crate::probe::suite;
-use crate::schema::{Identity, Issue, KernelResult, Report};
+use crate::schema::{Identity, Issue, KernelResult, Report, RunConditions, SuiteRef};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,6 +27,12 @@ pub struct RunOptions {
     /// Collector URL and ingest token; `None` keeps reports local.
     pub collector: Option<(String, String)>,
     pub spool: Option<PathBuf>,
+    /// Runs per device; between runs, wait for the device to cool down.
+    pub repeat: u32,
+    /// With root, force the `performance` governor for the runs and restore it after.
+    pub lock_governor: bool,
+    pub cooldown_margin_c: f64,
+    pub cooldown_max: Duration,
 }
 
 /// How one device's run ended.
@@ -158,23 +164,91 @@ fn step(adb: &Adb, serial: &str, args: &[&str], what: &str) -> Result<String, St
     }
 }
 
-/// Run the suite on one device. `note` receives progress lines.
+/// What one device needs for its runs, prepared once.
+struct Prepared {
+    remote_probe: String,
+    remote_suite: String,
+    identity: Identity,
+    suite_ref: SuiteRef,
+}
+
+/// Run the suite `opt.repeat` times on one device (stopping at the first run that
+/// does not complete). `note` receives progress lines.
 pub fn run_device(
     adb: &Adb,
     serial: &str,
     opt: &RunOptions,
     note: &(dyn Fn(&str, &str) + Sync),
-) -> Outcome {
+) -> Vec<Outcome> {
     let _lock = match DeviceLock::take(serial) {
         Ok(l) => l,
-        Err(reason) => return Outcome::Failed { reason },
+        Err(reason) => return vec![Outcome::Failed { reason }],
     };
+    let prepared = match prepare(adb, serial, opt, note) {
+        Ok(p) => p,
+        Err(reason) => return vec![Outcome::Failed { reason }],
+    };
+    let root = matches!(adb.shell(serial, "su -c id", Duration::from_secs(20)), Ok(o) if o.ok() && o.stdout.contains("uid=0"));
+    let (mut restore, mut governor_note) = (Vec::new(), None);
+    if opt.lock_governor {
+        if root {
+            match lock_governor(adb, serial) {
+                Ok(orig) => restore = orig,
+                Err(e) => governor_note = Some(format!("governor not locked: {e}")),
+            }
+        } else {
+            governor_note = Some(
+                "governor not locked: no root (su) on this device; runs use its own governor"
+                    .into(),
+            );
+        }
+    }
+    let baseline = super::hottest_temp(adb, serial);
+    let mut outcomes = Vec::new();
+    for index in 1..=opt.repeat.max(1) {
+        let waited = if index > 1 {
+            cool_down(adb, serial, baseline, opt)
+        } else {
+            0.0
+        };
+        let conditions = RunConditions {
+            launcher: "adb".into(),
+            root,
+            governor_locked: (!restore.is_empty()).then(|| "performance".to_string()),
+            governor_note: governor_note.clone(),
+            run_index: index,
+            cooldown_waited_s: (waited * 10.0).round() / 10.0,
+            start_temp_c: super::hottest_temp(adb, serial),
+        };
+        let outcome = one_run(adb, serial, opt, &prepared, conditions, note);
+        let complete = matches!(outcome, Outcome::Complete { .. });
+        outcomes.push(outcome);
+        if !complete {
+            break;
+        }
+    }
+    if !restore.is_empty() {
+        if let Err(e) = restore_governor(adb, serial, &restore) {
+            note(serial, &format!("could not restore the CPU governor: {e}"));
+        }
+    }
+    outcomes
+}
+
+/// Check the device, pick and push the probe (and a custom suite), identify it.
+fn prepare(
+    adb: &Adb,
+    serial: &str,
+    opt: &RunOptions,
+    note: &(dyn Fn(&str, &str) + Sync),
+) -> Result<Prepared, String> {
     match adb.state(serial) {
         Ok(s) if s == "device" => {}
         Ok(s) => {
-            return Outcome::Failed {
-                reason: format!("state {s}: {}", super::hint_for(&s).unwrap_or_default()),
-            }
+            return Err(format!(
+                "state {s}: {}",
+                super::hint_for(&s).unwrap_or_default()
+            ))
         }
         Err(e) => {
             // adb says why (unauthorized, offline, not found); add what to do about it.
@@ -188,9 +262,7 @@ pub fn run_device(
                 Some(s) => super::hint_for(s),
                 None => None,
             };
-            return Outcome::Failed {
-                reason: hint.map_or(e.clone(), |h| format!("{e}: {h}")),
-            };
+            return Err(hint.map_or(e.clone(), |h| format!("{e}: {h}")));
         }
     }
     let abi = match adb.shell(
@@ -199,61 +271,64 @@ pub fn run_device(
         Duration::from_secs(20),
     ) {
         Ok(o) if o.ok() && !o.stdout.trim().is_empty() => o.stdout.trim().to_string(),
-        Ok(o) => {
-            return Outcome::Failed {
-                reason: format!("cannot read the ABI: {}", o.complaint()),
-            }
-        }
-        Err(e) => return Outcome::Failed { reason: e },
+        Ok(o) => return Err(format!("cannot read the ABI: {}", o.complaint())),
+        Err(e) => return Err(e),
     };
-    let probe = match probe_for(&abi, opt.probe_dir.as_deref()) {
-        Ok(p) => p,
-        Err(reason) => return Outcome::Failed { reason },
-    };
-    let (suite_def, suite_ref) = match suite::load(&opt.suite) {
-        Ok(s) => s,
-        Err(reason) => return Outcome::Failed { reason },
-    };
-    let _ = suite_def;
+    let probe = probe_for(&abi, opt.probe_dir.as_deref())?;
+    let (_, suite_ref) = suite::load(&opt.suite)?;
     let remote_probe = format!("{REMOTE_DIR}/fleetscope-probe");
-    let remote_report = format!("{REMOTE_DIR}/fleetscope-report.json");
     let mut remote_suite = opt.suite.clone();
     note(serial, &format!("pushing {} ({abi})", probe.display()));
-    let prepared = (|| -> Result<Identity, String> {
+    step(
+        adb,
+        serial,
+        &["push", &probe.to_string_lossy(), &remote_probe],
+        "adb push",
+    )?;
+    step(
+        adb,
+        serial,
+        &["shell", &format!("chmod 755 {remote_probe}")],
+        "chmod",
+    )?;
+    if !matches!(opt.suite.as_str(), "quick" | "standard") {
+        remote_suite = format!("{REMOTE_DIR}/fleetscope-suite.toml");
         step(
             adb,
             serial,
-            &["push", &probe.to_string_lossy(), &remote_probe],
-            "adb push",
+            &["push", &opt.suite, &remote_suite],
+            "adb push suite",
         )?;
-        step(
-            adb,
-            serial,
-            &["shell", &format!("chmod 755 {remote_probe}")],
-            "chmod",
-        )?;
-        if !matches!(opt.suite.as_str(), "quick" | "standard") {
-            remote_suite = format!("{REMOTE_DIR}/fleetscope-suite.toml");
-            step(
-                adb,
-                serial,
-                &["push", &opt.suite, &remote_suite],
-                "adb push suite",
-            )?;
-        }
-        let id = step(
-            adb,
-            serial,
-            &["shell", &format!("{remote_probe} identify --json")],
-            "identify",
-        )?;
-        serde_json::from_str(&id)
-            .map_err(|e| format!("the probe's identify output is not JSON: {e}"))
-    })();
-    let identity = match prepared {
-        Ok(i) => i,
-        Err(reason) => return Outcome::Failed { reason },
-    };
+    }
+    let id = step(
+        adb,
+        serial,
+        &["shell", &format!("{remote_probe} identify --json")],
+        "identify",
+    )?;
+    let identity = serde_json::from_str(&id)
+        .map_err(|e| format!("the probe's identify output is not JSON: {e}"))?;
+    Ok(Prepared {
+        remote_probe,
+        remote_suite,
+        identity,
+        suite_ref,
+    })
+}
+
+/// One run of the suite; complete or partial, the report carries `conditions`.
+fn one_run(
+    adb: &Adb,
+    serial: &str,
+    opt: &RunOptions,
+    p: &Prepared,
+    conditions: RunConditions,
+    note: &(dyn Fn(&str, &str) + Sync),
+) -> Outcome {
+    let (remote_probe, remote_suite, suite_ref) =
+        (&p.remote_probe, &p.remote_suite, p.suite_ref.clone());
+    let identity = p.identity.clone();
+    let remote_report = format!("{REMOTE_DIR}/fleetscope-report.json");
 
     // Run the suite, streaming results, while a watcher polls the device state.
     let cmd = format!(
@@ -352,13 +427,15 @@ pub fn run_device(
                 identity,
                 suite_ref,
                 collected,
+                conditions,
                 format!("the run finished but the report could not be pulled: {reason}"),
             );
         }
-        let report = match std::fs::read(&local)
+        let parsed = std::fs::read(&local)
             .map_err(|e| e.to_string())
-            .and_then(|b| crate::schema::parse_report(&b).map_err(|e| e.to_string()))
-        {
+            .and_then(|b| crate::schema::parse_report(&b).map_err(|e| e.to_string()));
+        let _ = std::fs::remove_file(&local);
+        let mut report = match parsed {
             Ok(r) => r,
             Err(e) => {
                 return partial(
@@ -367,12 +444,21 @@ pub fn run_device(
                     identity,
                     suite_ref,
                     collected,
+                    conditions,
                     format!("the pulled report is not valid: {e}"),
                 )
             }
         };
+        report.conditions = Some(conditions);
         let path = opt.out.join(format!("{serial}-{}.json", report.report_id));
-        let _ = std::fs::rename(&local, &path);
+        if let Err(e) = serde_json::to_vec_pretty(&report)
+            .map_err(|e| e.to_string())
+            .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()))
+        {
+            return Outcome::Failed {
+                reason: format!("cannot save {}: {e}", path.display()),
+            };
+        }
         let uploaded = opt.collector.as_ref().map(|(url, token)| {
             let cfg = crate::collector::upload::UploadConfig {
                 collector: url.clone(),
@@ -405,7 +491,9 @@ pub fn run_device(
             collected.len()
         )
     };
-    partial(opt, serial, identity, suite_ref, collected, reason)
+    partial(
+        opt, serial, identity, suite_ref, collected, conditions, reason,
+    )
 }
 
 /// Keep what a cut-short run produced: the identity and every streamed result, marked partial.
@@ -413,11 +501,13 @@ fn partial(
     opt: &RunOptions,
     serial: &str,
     identity: Identity,
-    suite_ref: crate::schema::SuiteRef,
+    suite_ref: SuiteRef,
     results: Vec<KernelResult>,
+    conditions: RunConditions,
     reason: String,
 ) -> Outcome {
     let mut report = Report::new(identity, suite::uuid_v4(), suite_ref);
+    report.conditions = Some(conditions);
     report.started_at = suite::now_rfc3339();
     report.finished_at = report.started_at.clone();
     report.results = results;
@@ -442,6 +532,83 @@ fn partial(
             reason: format!("{reason}; and the partial report could not be written: {e}"),
         },
     }
+}
+
+/// `scaling_governor` paths and values as the device lists them, checked so that they
+/// can be written back safely.
+fn governors(adb: &Adb, serial: &str) -> Result<Vec<(String, String)>, String> {
+    let out = adb.shell(serial, "su -c 'for f in /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor; do echo $f $(cat $f); done'", Duration::from_secs(30))?;
+    if !out.ok() {
+        return Err(out.complaint());
+    }
+    let safe = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-.".contains(c))
+    };
+    let list: Vec<(String, String)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(p, g)| (p.trim().to_string(), g.trim().to_string()))
+        .filter(|(p, g)| p.ends_with("/cpufreq/scaling_governor") && safe(p) && safe(g))
+        .collect();
+    if list.is_empty() {
+        Err("no readable cpufreq scaling_governor files".into())
+    } else {
+        Ok(list)
+    }
+}
+
+/// Force `performance` on every CPU; returns what to restore.
+fn lock_governor(adb: &Adb, serial: &str) -> Result<Vec<(String, String)>, String> {
+    let original = governors(adb, serial)?;
+    let set: Vec<String> = original
+        .iter()
+        .map(|(p, _)| format!("echo performance > {p}"))
+        .collect();
+    let out = adb.shell(
+        serial,
+        &format!("su -c '{}'", set.join("; ")),
+        Duration::from_secs(30),
+    )?;
+    if !out.ok() {
+        return Err(out.complaint());
+    }
+    Ok(original)
+}
+
+fn restore_governor(adb: &Adb, serial: &str, original: &[(String, String)]) -> Result<(), String> {
+    let cmd: Vec<String> = original
+        .iter()
+        .map(|(p, g)| format!("echo {g} > {p}"))
+        .collect();
+    let out = adb.shell(
+        serial,
+        &format!("su -c '{}'", cmd.join("; ")),
+        Duration::from_secs(30),
+    )?;
+    if out.ok() {
+        Ok(())
+    } else {
+        Err(out.complaint())
+    }
+}
+
+/// Wait until the device is back within the margin of its starting temperature (or
+/// the cap passes); returns the seconds waited.
+fn cool_down(adb: &Adb, serial: &str, baseline: Option<f64>, opt: &RunOptions) -> f64 {
+    let Some(base) = baseline else { return 0.0 };
+    let start = std::time::Instant::now();
+    while start.elapsed() < opt.cooldown_max {
+        match super::hottest_temp(adb, serial) {
+            Some(t) if t > base + opt.cooldown_margin_c => {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            _ => break,
+        }
+    }
+    start.elapsed().as_secs_f64()
 }
 
 /// One indicatif bar per device on a terminal; plain `[SERIAL] line` lines otherwise.
@@ -530,7 +697,7 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
     }
     let bars = Bars::new(&serials);
     let note = |serial: &str, line: &str| bars.note(serial, line);
-    let outcomes: Vec<(String, Outcome)> = std::thread::scope(|s| {
+    let per_device: Vec<(String, Vec<Outcome>)> = std::thread::scope(|s| {
         let handles: Vec<_> = serials
             .iter()
             .map(|serial| {
@@ -545,13 +712,26 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
             .map(|(serial, h)| {
                 (
                     serial,
-                    h.join().unwrap_or(Outcome::Failed {
-                        reason: "the run thread panicked".into(),
+                    h.join().unwrap_or_else(|_| {
+                        vec![Outcome::Failed {
+                            reason: "the run thread panicked".into(),
+                        }]
                     }),
                 )
             })
             .collect()
     });
+    let devices_ok = per_device
+        .iter()
+        .filter(|(_, o)| {
+            o.len() == opt.repeat.max(1) as usize
+                && o.iter().all(|x| matches!(x, Outcome::Complete { .. }))
+        })
+        .count();
+    let outcomes: Vec<(String, Outcome)> = per_device
+        .into_iter()
+        .flat_map(|(s, os)| os.into_iter().map(move |o| (s.clone(), o)))
+        .collect();
     bars.finish();
     let mut text = String::from("device summary:\n");
     let mut all_ok = true;
@@ -592,10 +772,9 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
             }
         };
     }
-    let done = outcomes
-        .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Complete { .. }))
-        .count();
-    text += &format!("{done} of {} devices completed\n", outcomes.len());
+    if devices_ok < serials.len() {
+        all_ok = false;
+    }
+    text += &format!("{devices_ok} of {} devices completed\n", serials.len());
     Ok((text, all_ok))
 }

@@ -10,7 +10,9 @@ pub use identity::{
     ApiSupport, CacheInfo, Cluster, Confidence, Cpu, CpuInfo, DeviceInfo, Evidence, GpuInfo,
     Identity, Issue, SocInfo, ThermalInfo, ThermalZone, X86Id,
 };
-pub use report::{Dtype, KernelResult, LatencyStats, Report, SuiteRef, TempReading, Throttling};
+pub use report::{
+    Dtype, KernelResult, LatencyStats, Report, RunConditions, SuiteRef, TempReading, Throttling,
+};
 pub use validate::{parse_report, FieldError, ReportError, MAX_REPORT_BYTES};
 
 /// The schema id every report carries; the collector refuses other major versions.

@@ -31,6 +31,32 @@ pub struct Report {
     /// True when the run ended early (device lost, interrupted); `errors` says why.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
+    /// How the run was made, when a host launched it (`fleetscope run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<RunConditions>,
+}
+
+/// Conditions a host set up around a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "host", derive(schemars::JsonSchema))]
+pub struct RunConditions {
+    /// `adb` for `fleetscope run`.
+    pub launcher: String,
+    /// Whether root (`su`) was available.
+    pub root: bool,
+    /// The CPU governor forced for the run (and restored afterwards), if one was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governor_locked: Option<String>,
+    /// Why the governor was not locked, when locking was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governor_note: Option<String>,
+    /// 1-based index of this run among repeated runs on the device.
+    pub run_index: u32,
+    /// Seconds waited before this run for the device to cool down.
+    pub cooldown_waited_s: f64,
+    /// Hottest thermal zone when this run started, Celsius.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_temp_c: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
