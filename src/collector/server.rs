@@ -435,6 +435,22 @@ pub async fn post_batch(State(app): State<Arc<App>>, headers: HeaderMap, body: B
     }
 }
 
+/// Run a store read on the blocking pool; a failure is a 503 with a JSON error.
+async fn read_store<T: Send + 'static>(
+    app: &App,
+    f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    let store = Arc::clone(&app.store);
+    match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+        Ok(Ok(v)) => Ok(v),
+        _ => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "store_error", "message": "the store could not be read" })),
+        )
+            .into_response()),
+    }
+}
+
 pub async fn get_report(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
@@ -443,19 +459,14 @@ pub async fn get_report(
     if !authorized(&app.read_token, &headers) {
         return unauthorized(&app);
     }
-    let store = Arc::clone(&app.store);
-    match tokio::task::spawn_blocking(move || store.get(&id)).await {
-        Ok(Ok(Some(raw))) => ([(header::CONTENT_TYPE, "application/json")], raw).into_response(),
-        Ok(Ok(None)) => (
+    match read_store(&app, move |s| s.get(&id)).await {
+        Ok(Some(raw)) => ([(header::CONTENT_TYPE, "application/json")], raw).into_response(),
+        Ok(None) => (
             StatusCode::NOT_FOUND,
             Json(json!({ "error": "not_found", "message": "no report with this report_id" })),
         )
             .into_response(),
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": "store_error", "message": "the store could not be read" })),
-        )
-            .into_response(),
+        Err(r) => r,
     }
 }
 
@@ -473,19 +484,14 @@ pub async fn devices(
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
         .clamp(1, 1000);
-    let store = Arc::clone(&app.store);
-    match tokio::task::spawn_blocking(move || store.devices(&after, limit)).await {
-        Ok(Ok(rows)) => {
+    match read_store(&app, move |s| s.devices(&after, limit)).await {
+        Ok(rows) => {
             let next = (rows.len() == limit)
                 .then(|| rows.last().map(|r| r.device_hash.clone()))
                 .flatten();
             Json(json!({ "devices": rows, "next": next })).into_response()
         }
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": "store_error", "message": "the store could not be read" })),
-        )
-            .into_response(),
+        Err(r) => r,
     }
 }
 
@@ -543,20 +549,14 @@ pub async fn export(
 }
 
 pub async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let store = Arc::clone(&app.store);
-    match tokio::task::spawn_blocking(move || store.count()).await {
-        Ok(Ok(_)) => "ok\n".into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    match read_store(&app, |s| s.count()).await {
+        Ok(_) => "ok\n".into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
     }
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let store = Arc::clone(&app.store);
-    let stored = tokio::task::spawn_blocking(move || store.count())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or(0);
+    let stored = read_store(&app, |s| s.count()).await.unwrap_or(0);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(stored),

@@ -560,32 +560,15 @@ fn governors(adb: &Adb, serial: &str) -> Result<Vec<(String, String)>, String> {
     }
 }
 
-/// Force `performance` on every CPU; returns what to restore.
-fn lock_governor(adb: &Adb, serial: &str) -> Result<Vec<(String, String)>, String> {
-    let original = governors(adb, serial)?;
-    let set: Vec<String> = original
-        .iter()
-        .map(|(p, _)| format!("echo performance > {p}"))
-        .collect();
-    let out = adb.shell(
-        serial,
-        &format!("su -c '{}'", set.join("; ")),
-        Duration::from_secs(30),
-    )?;
-    if !out.ok() {
-        return Err(out.complaint());
-    }
-    Ok(original)
-}
-
-fn restore_governor(adb: &Adb, serial: &str, original: &[(String, String)]) -> Result<(), String> {
-    let cmd: Vec<String> = original
+/// Write `value` (per path) to each governor file as root, in one `su -c` call.
+fn write_governors(adb: &Adb, serial: &str, values: &[(String, String)]) -> Result<(), String> {
+    let script: Vec<String> = values
         .iter()
         .map(|(p, g)| format!("echo {g} > {p}"))
         .collect();
     let out = adb.shell(
         serial,
-        &format!("su -c '{}'", cmd.join("; ")),
+        &format!("su -c '{}'", script.join("; ")),
         Duration::from_secs(30),
     )?;
     if out.ok() {
@@ -593,6 +576,21 @@ fn restore_governor(adb: &Adb, serial: &str, original: &[(String, String)]) -> R
     } else {
         Err(out.complaint())
     }
+}
+
+/// Force `performance` on every CPU; returns what to restore.
+fn lock_governor(adb: &Adb, serial: &str) -> Result<Vec<(String, String)>, String> {
+    let original = governors(adb, serial)?;
+    let forced: Vec<(String, String)> = original
+        .iter()
+        .map(|(p, _)| (p.clone(), "performance".to_string()))
+        .collect();
+    write_governors(adb, serial, &forced)?;
+    Ok(original)
+}
+
+fn restore_governor(adb: &Adb, serial: &str, original: &[(String, String)]) -> Result<(), String> {
+    write_governors(adb, serial, original)
 }
 
 /// Wait until the device is back within the margin of its starting temperature (or
