@@ -243,7 +243,7 @@ fn rq_for(k: usize, zero_point: u8) -> Requant {
 impl MobileNetV2Q8 {
     pub fn new(isa: &Isa) -> Self {
         let mut r = Rng::new(224);
-        let gemm = qs8_gemm::best(isa, true, false);
+        let gemm = qs8_gemm::best(isa, true, false, 32);
         let pack = |r: &mut Rng, k: usize, n: usize| {
             qs8_gemm::PackedQB::new(k, n, &qweights(r, k * n), n, &gemm)
         };

@@ -299,7 +299,7 @@ impl GemmQ8 {
             (-64, 63)
         };
         let b: Vec<i8> = (0..k * n).map(|_| r.i8_in(lo, hi)).collect();
-        let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(&b), opt.full_range);
+        let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(&b), opt.full_range, n);
         let a: Vec<u8> = (0..m * k).map(|_| r.below(256) as u8).collect();
         let cols = if m == 1 {
             split(n, opt.threads, variant.nr)

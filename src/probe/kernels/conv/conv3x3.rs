@@ -147,7 +147,7 @@ impl Conv3x3Q8 {
         a_zero_point: u8,
         requant: qs8_gemm::Requant,
     ) -> Self {
-        let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(weights), false);
+        let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(weights), false, cout);
         let packed = qs8_gemm::PackedQB::new(9 * cin, cout, weights, cout, &variant);
         let rows = out_size(h, stride) * out_size(w, stride);
         Conv3x3Q8 {

@@ -20,6 +20,9 @@ mod requant;
 #[path = "4x8_scalar.rs"]
 mod scalar_4x8;
 #[cfg(target_arch = "x86_64")]
+#[path = "6x64c4_avx512vnni.rs"]
+mod vnni_6x64c4;
+#[cfg(target_arch = "x86_64")]
 #[path = "8x32c4_avx512vnni.rs"]
 mod vnni_8x32c4;
 
@@ -85,6 +88,17 @@ pub fn variants() -> Vec<Variant> {
     let mut v: Vec<Variant> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     {
+        v.push(Variant {
+            name: "qs8-gemm-6x64c4-avx512vnni",
+            mr: vnni_6x64c4::MR,
+            nr: vnni_6x64c4::NR,
+            ukernel: vnni_6x64c4::ukernel,
+            fused: Some(vnni_6x64c4::ukernel_fused),
+            supported: |i| i.avx512vnni,
+            layout: Layout::Plain,
+            reduced_range_only: false,
+            shifted: false,
+        });
         v.push(Variant {
             name: "qs8-gemm-8x32c4-avx512vnni",
             mr: vnni_8x32c4::MR,
@@ -173,13 +187,24 @@ pub fn variants() -> Vec<Variant> {
 /// The fastest variant that is exact for these weights on this CPU. With
 /// `full_range_exact`, variants whose speed depends on reduced-range weights are skipped
 /// even when the weights happen to fit.
-pub fn best(isa: &Isa, weights_reduced: bool, full_range_exact: bool) -> Variant {
+///
+/// `n` is the GEMM's column count: a tile wider than `n` would spend most of its work
+/// on padding, so the first usable variant whose tile fits is preferred, else the
+/// narrowest usable one.
+pub fn best(isa: &Isa, weights_reduced: bool, full_range_exact: bool, n: usize) -> Variant {
     let all = variants();
-    all.iter()
+    let usable: Vec<Variant> = all
+        .iter()
         .copied()
-        .find(|v| {
+        .filter(|v| {
             v.supported(isa) && (!v.reduced_range_only || (weights_reduced && !full_range_exact))
         })
+        .collect();
+    usable
+        .iter()
+        .copied()
+        .find(|v| v.nr <= n.max(1))
+        .or_else(|| usable.iter().copied().min_by_key(|v| v.nr))
         .unwrap_or(all[all.len() - 1])
 }
 
@@ -316,7 +341,7 @@ pub fn gemm_rows(
         (&padded[..], kq * 4, 0)
     };
     let quad_bytes = b.data.len() / (n.div_ceil(nr) * kq).max(1);
-    let mut tile = [0i32; 8 * 32];
+    let mut tile = [0i32; 8 * 64];
     let mut i = m0;
     while i < m1 {
         let rows = mr.min(m1 - i);
