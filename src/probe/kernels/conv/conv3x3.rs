@@ -2,7 +2,7 @@
 //! one GEMM row against the packed `[9*Cin][Cout]` weights. The im2col buffer is kept
 //! between runs; its cost is part of what is measured, as it is in a real network.
 
-use super::out_size;
+use super::{out_size, taps};
 use crate::probe::kernels::{f32_gemm, qs8_gemm, Isa};
 
 /// Fill `cols` (`ho*wo` rows of `9*cin`) from NHWC `input`; out-of-image taps get `pad`.
@@ -20,19 +20,11 @@ pub fn im2col<T: Copy>(
     for oy in 0..ho {
         for ox in 0..wo {
             let row = &mut cols[(oy * wo + ox) * k..(oy * wo + ox + 1) * k];
-            for ky in 0..3 {
-                for kx in 0..3 {
-                    let dst = &mut row[(ky * 3 + kx) * cin..(ky * 3 + kx + 1) * cin];
-                    let (iy, ix) = (
-                        (oy * stride + ky) as isize - 1,
-                        (ox * stride + kx) as isize - 1,
-                    );
-                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                        dst.fill(pad);
-                    } else {
-                        let src = (iy as usize * w + ix as usize) * cin;
-                        dst.copy_from_slice(&input[src..src + cin]);
-                    }
+            for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
+                let dst = &mut row[t * cin..(t + 1) * cin];
+                match px {
+                    Some(px) => dst.copy_from_slice(&input[px * cin..px * cin + cin]),
+                    None => dst.fill(pad),
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! innermost so the loop vectorises. The same body is compiled per ISA through
 //! `target_feature` (AVX2+FMA, AVX-512, NEON) and chosen at run time.
 
-use super::out_size;
+use super::{out_size, taps};
 use crate::probe::kernels::qs8_gemm::{requantize_row, Requant};
 use crate::probe::kernels::Isa;
 
@@ -36,18 +36,6 @@ impl DwVariant {
         };
         format!("{dtype}-dwconv3x3-{isa}")
     }
-}
-
-#[inline(always)]
-fn taps(h: usize, w: usize, stride: usize, oy: usize, ox: usize) -> [Option<usize>; 9] {
-    std::array::from_fn(|t| {
-        let (iy, ix) = (
-            (oy * stride + t / 3) as isize - 1,
-            (ox * stride + t % 3) as isize - 1,
-        );
-        (iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize)
-            .then(|| iy as usize * w + ix as usize)
-    })
 }
 
 #[inline(always)]

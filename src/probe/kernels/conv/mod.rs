@@ -16,3 +16,14 @@ pub use dwconv3x3::{
 pub fn out_size(input: usize, stride: usize) -> usize {
     (input + 2 - 3) / stride + 1
 }
+
+/// The input pixel (`iy * w + ix`) under each tap `ky * 3 + kx` of output pixel
+/// `(oy, ox)`, or `None` where the tap falls in the padding.
+#[inline(always)]
+fn taps(h: usize, w: usize, stride: usize, oy: usize, ox: usize) -> [Option<usize>; 9] {
+    std::array::from_fn(|t| {
+        let iy = (oy * stride + t / 3).checked_sub(1)?;
+        let ix = (ox * stride + t % 3).checked_sub(1)?;
+        (iy < h && ix < w).then_some(iy * w + ix)
+    })
+}

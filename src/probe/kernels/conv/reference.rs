@@ -1,6 +1,6 @@
 //! Naive convolutions, written for obviousness, that the fast paths are tested against.
 
-use super::out_size;
+use super::{out_size, taps};
 use crate::probe::kernels::qs8_gemm::Requant;
 
 /// Dense 3x3: `w` is `[3][3][cin][cout]`, input `[h][w][cin]`, output `[ho][wo][cout]`.
@@ -20,20 +20,11 @@ pub fn conv3x3_f32(
         for ox in 0..wo {
             for co in 0..cout {
                 let mut acc = f64::from(bias.get(co).copied().unwrap_or(0.0));
-                for ky in 0..3 {
-                    for kx in 0..3 {
-                        let (iy, ix) = (
-                            (oy * stride + ky) as isize - 1,
-                            (ox * stride + kx) as isize - 1,
-                        );
-                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                            continue;
-                        }
-                        for ci in 0..cin {
-                            let x = input[(iy as usize * w + ix as usize) * cin + ci];
-                            acc += f64::from(x)
-                                * f64::from(weights[((ky * 3 + kx) * cin + ci) * cout + co]);
-                        }
+                for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
+                    let Some(px) = px else { continue };
+                    for ci in 0..cin {
+                        acc += f64::from(input[px * cin + ci])
+                            * f64::from(weights[(t * cin + ci) * cout + co]);
                     }
                 }
                 out[(oy * wo + ox) * cout + co] = acc as f32;
@@ -61,20 +52,11 @@ pub fn conv3x3_q8(
         for ox in 0..wo {
             for co in 0..cout {
                 let mut acc = bias.get(co).copied().unwrap_or(0);
-                for ky in 0..3 {
-                    for kx in 0..3 {
-                        let (iy, ix) = (
-                            (oy * stride + ky) as isize - 1,
-                            (ox * stride + kx) as isize - 1,
-                        );
-                        if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                            continue;
-                        }
-                        for ci in 0..cin {
-                            let x = i32::from(input[(iy as usize * w + ix as usize) * cin + ci])
-                                - i32::from(a_zp);
-                            acc += x * i32::from(weights[((ky * 3 + kx) * cin + ci) * cout + co]);
-                        }
+                for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
+                    let Some(px) = px else { continue };
+                    for ci in 0..cin {
+                        let x = i32::from(input[px * cin + ci]) - i32::from(a_zp);
+                        acc += x * i32::from(weights[(t * cin + ci) * cout + co]);
                     }
                 }
                 out[(oy * wo + ox) * cout + co] = rq.apply(acc);
@@ -99,16 +81,9 @@ pub fn dwconv3x3_f32(
         for ox in 0..wo {
             for ch in 0..c {
                 let mut acc = f64::from(bias.get(ch).copied().unwrap_or(0.0));
-                for ky in 0..3 {
-                    for kx in 0..3 {
-                        let (iy, ix) = (
-                            (oy * stride + ky) as isize - 1,
-                            (ox * stride + kx) as isize - 1,
-                        );
-                        if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
-                            acc += f64::from(input[(iy as usize * w + ix as usize) * c + ch])
-                                * f64::from(weights[(ky * 3 + kx) * c + ch]);
-                        }
+                for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
+                    if let Some(px) = px {
+                        acc += f64::from(input[px * c + ch]) * f64::from(weights[t * c + ch]);
                     }
                 }
                 out[(oy * wo + ox) * c + ch] = acc as f32;
@@ -135,17 +110,10 @@ pub fn dwconv3x3_q8(
         for ox in 0..wo {
             for ch in 0..c {
                 let mut acc = bias.get(ch).copied().unwrap_or(0);
-                for ky in 0..3 {
-                    for kx in 0..3 {
-                        let (iy, ix) = (
-                            (oy * stride + ky) as isize - 1,
-                            (ox * stride + kx) as isize - 1,
-                        );
-                        if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
-                            let x = i32::from(input[(iy as usize * w + ix as usize) * c + ch])
-                                - i32::from(a_zp);
-                            acc += x * i32::from(weights[(ky * 3 + kx) * c + ch]);
-                        }
+                for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
+                    if let Some(px) = px {
+                        let x = i32::from(input[px * c + ch]) - i32::from(a_zp);
+                        acc += x * i32::from(weights[t * c + ch]);
                     }
                 }
                 out[(oy * wo + ox) * c + ch] = rq.apply(acc);
