@@ -6,6 +6,8 @@
 #[cfg(target_arch = "x86_64")]
 #[path = "4x16c4_avx2.rs"]
 mod avx2_4x16c4;
+#[cfg(target_arch = "x86_64")]
+mod avx512vnni;
 #[cfg(target_arch = "aarch64")]
 #[path = "4x8c4_neon.rs"]
 mod neon_4x8c4;
