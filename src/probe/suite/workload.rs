@@ -83,12 +83,30 @@ fn chunks_at<'a, T>(
     v
 }
 
-fn copies(cold_bytes: usize, one: usize) -> usize {
-    if cold_bytes == 0 {
+/// Packed weights, copied until together they span `cold_bytes` (at most 64 copies;
+/// one when `cold_bytes` is 0) so that rotating through them defeats the caches.
+fn cold_copies<T>(
+    cold_bytes: usize,
+    pack: impl Fn() -> Vec<T>,
+    bytes: impl Fn(&T) -> usize,
+) -> Vec<Vec<T>> {
+    let first = pack();
+    let one: usize = first.iter().map(&bytes).sum();
+    let copies = if cold_bytes == 0 {
         1
     } else {
         cold_bytes.div_ceil(one.max(1)).clamp(1, 64)
-    }
+    };
+    let mut all = vec![first];
+    all.extend((1..copies).map(|_| pack()));
+    all
+}
+
+/// Columns `cols` of the row-major `k x n` matrix `b`, as a row-major `k x cols.len()`.
+fn column_block<T: Copy>(b: &[T], k: usize, n: usize, cols: &std::ops::Range<usize>) -> Vec<T> {
+    (0..k)
+        .flat_map(|p| b[p * n + cols.start..p * n + cols.end].iter().copied())
+        .collect()
 }
 
 /// Build the workload for one family/dtype/shape.
@@ -216,20 +234,15 @@ impl GemmF32 {
         } else {
             std::iter::once(0..n).collect()
         };
-        let pack_one = || -> Vec<f32_gemm::PackedB> {
+        let pack = || {
             cols.iter()
                 .map(|cr| {
-                    let sub: Vec<f32> = (0..k)
-                        .flat_map(|p| b[p * n + cr.start..p * n + cr.end].iter().copied())
-                        .collect();
+                    let sub = column_block(&b, k, n, cr);
                     f32_gemm::PackedB::new(k, cr.len(), &sub, cr.len(), variant.nr)
                 })
                 .collect()
         };
-        let first = pack_one();
-        let bytes: usize = first.iter().map(|p| p.bytes()).sum();
-        let mut packed = vec![first];
-        packed.extend((1..copies(opt.cold_bytes, bytes)).map(|_| pack_one()));
+        let packed = cold_copies(opt.cold_bytes, pack, |p| p.bytes());
         GemmF32 {
             m,
             n,
@@ -306,20 +319,15 @@ impl GemmQ8 {
         } else {
             std::iter::once(0..n).collect()
         };
-        let pack_one = || -> Vec<qs8_gemm::PackedQB> {
+        let pack = || {
             cols.iter()
                 .map(|cr| {
-                    let sub: Vec<i8> = (0..k)
-                        .flat_map(|p| b[p * n + cr.start..p * n + cr.end].iter().copied())
-                        .collect();
+                    let sub = column_block(&b, k, n, cr);
                     qs8_gemm::PackedQB::new(k, cr.len(), &sub, cr.len(), &variant)
                 })
                 .collect()
         };
-        let first = pack_one();
-        let bytes: usize = first.iter().map(|p| p.bytes()).sum();
-        let mut packed = vec![first];
-        packed.extend((1..copies(opt.cold_bytes, bytes)).map(|_| pack_one()));
+        let packed = cold_copies(opt.cold_bytes, pack, |p| p.bytes());
         let requant = Requant::from_scale(1.0 / ((k as f64).sqrt() * 64.0), 128);
         GemmQ8 {
             m,
