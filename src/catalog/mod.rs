@@ -5,7 +5,8 @@
 mod tables;
 
 pub use tables::{
-    parse_int, Alias, ClusterSpec, DeviceModel, Gpu, MidrPart, Pattern, Soc, Uarch, X86Part,
+    parse_clusters, parse_int, Alias, ClusterSpec, DeviceModel, Gpu, MidrPart, Pattern, Soc, Uarch,
+    X86Part,
 };
 
 use std::sync::OnceLock;

@@ -246,7 +246,7 @@ pub fn parse_int(s: &str) -> Option<u32> {
     }
 }
 
-fn parse_clusters(chipset: &str, spec: &str) -> Result<Vec<ClusterSpec>, String> {
+pub fn parse_clusters(chipset: &str, spec: &str) -> Result<Vec<ClusterSpec>, String> {
     if spec.trim().is_empty() {
         return Ok(Vec::new());
     }

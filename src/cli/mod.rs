@@ -1,6 +1,7 @@
 //! The `fleetscope` command line: argument parsing (clap) and dispatch to the rooms
 //! that do the work. Host only.
 
+mod analyst;
 mod progress;
 
 use crate::probe::commands::{
@@ -154,6 +155,27 @@ enum Command {
         /// ... but no longer than this.
         #[arg(long, default_value_t = 120)]
         cooldown_max_s: u64,
+    },
+    /// Generate a synthetic fleet calibrated to the paper: Parquet, or reports posted to a collector.
+    Simulate(analyst::SimulateCli),
+    /// Write a collector's stored reports as a Parquet dataset (devices, results), incrementally.
+    Export {
+        /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+        #[arg(long)]
+        db: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Build the fleet report (HTML, Markdown, charts, CSV tables, stats.json).
+    Report {
+        /// A Parquet dataset written by export or simulate.
+        #[arg(long, conflicts_with = "db", required_unless_present = "db")]
+        data: Option<PathBuf>,
+        /// A collector's store (exported into OUT/data first).
+        #[arg(long)]
+        db: Option<String>,
+        #[arg(long, default_value = "reports/latest")]
+        out: PathBuf,
     },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
@@ -408,6 +430,9 @@ pub fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Simulate(c) => analyst::simulate(c),
+        Command::Export { db, out } => analyst::export(&db, &out),
+        Command::Report { data, db, out } => analyst::report(data.as_deref(), db.as_deref(), &out),
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

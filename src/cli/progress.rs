@@ -33,3 +33,30 @@ pub fn for_stderr() -> Box<dyn Progress> {
         Box::new(PlainProgress::new())
     }
 }
+
+/// A bar counting to `len` (drawn only on a terminal).
+pub fn counter(len: u64, label: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:24} {bar:30} {pos}/{len} {elapsed_precise} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(label.to_string());
+    hide_unless_terminal(bar)
+}
+
+/// A spinner with a message (drawn only on a terminal).
+pub fn spinner(label: &str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(label.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    hide_unless_terminal(bar)
+}
+
+fn hide_unless_terminal(bar: ProgressBar) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}

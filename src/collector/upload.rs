@@ -37,12 +37,29 @@ enum Attempt {
     },
 }
 
-fn post(client: &reqwest::blocking::Client, cfg: &UploadConfig, body: &[u8]) -> Attempt {
-    let url = format!("{}/v1/reports", cfg.collector.trim_end_matches('/'));
+/// One report (`application/json` to `/v1/reports`) or a batch (NDJSON to
+/// `/v1/reports:batch`).
+#[derive(Clone, Copy)]
+enum Route {
+    Report,
+    Batch,
+}
+
+fn post(
+    client: &reqwest::blocking::Client,
+    cfg: &UploadConfig,
+    route: Route,
+    body: &[u8],
+) -> Attempt {
+    let (path, content_type) = match route {
+        Route::Report => ("/v1/reports", "application/json"),
+        Route::Batch => ("/v1/reports:batch", "application/x-ndjson"),
+    };
+    let url = format!("{}{path}", cfg.collector.trim_end_matches('/'));
     let resp = client
         .post(url)
         .bearer_auth(&cfg.token)
-        .header("Content-Type", "application/json")
+        .header("Content-Type", content_type)
         .body(body.to_vec())
         .send();
     let resp = match resp {
@@ -91,12 +108,13 @@ fn backoff(
 fn deliver(
     client: &reqwest::blocking::Client,
     cfg: &UploadConfig,
+    route: Route,
     body: &[u8],
     rng: &mut crate::probe::kernels::selftest::Rng,
 ) -> Delivery {
     let mut last = String::new();
     for attempt in 0..cfg.max_attempts.max(1) {
-        match post(client, cfg, body) {
+        match post(client, cfg, route, body) {
             Attempt::Done(d) => return d,
             Attempt::Retry { reason, after } => {
                 last = reason;
@@ -109,14 +127,37 @@ fn deliver(
     Delivery::Deferred(last)
 }
 
-/// Upload `files` (and everything already in the spool). Returns one line per report
-/// and whether every report was acknowledged.
-pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), String> {
-    let client = reqwest::blocking::Client::builder()
+/// An HTTP client for a collector.
+pub fn client() -> Result<reqwest::blocking::Client, String> {
+    reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .connect_timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Deliver one NDJSON batch of reports with the same retries as single reports.
+/// The collector stores a valid batch in one transaction (duplicates acknowledged).
+pub fn deliver_batch(
+    client: &reqwest::blocking::Client,
+    cfg: &UploadConfig,
+    ndjson: &[u8],
+) -> Result<(), String> {
+    let mut rng = crate::probe::kernels::selftest::Rng::new(ndjson.len() as u64 ^ 0xba7c);
+    match deliver(client, cfg, Route::Batch, ndjson, &mut rng) {
+        Delivery::Stored | Delivery::Duplicate => Ok(()),
+        Delivery::Refused(r) => Err(format!("the collector refused a batch: {r}")),
+        Delivery::Deferred(r) => Err(format!(
+            "a batch was not delivered after {} attempts: {r}",
+            cfg.max_attempts
+        )),
+    }
+}
+
+/// Upload `files` (and everything already in the spool). Returns one line per report
+/// and whether every report was acknowledged.
+pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), String> {
+    let client = client()?;
     let mut rng = crate::probe::kernels::selftest::Rng::new(std::process::id() as u64 ^ 0x5eed);
     let mut queue: Vec<(PathBuf, bool)> = files.iter().map(|f| (f.clone(), false)).collect();
     if let Some(spool) = &cfg.spool {
@@ -156,7 +197,7 @@ pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), S
                 continue;
             }
         };
-        let result = deliver(&client, cfg, &body, &mut rng);
+        let result = deliver(&client, cfg, Route::Report, &body, &mut rng);
         let line = match &result {
             Delivery::Stored => "stored".to_string(),
             Delivery::Duplicate => "already stored (duplicate)".to_string(),

@@ -45,6 +45,11 @@ pub fn uuid_v4() -> String {
         let x = t ^ (std::process::id() as u128) << 64 ^ (&b as *const _ as usize as u128);
         b = x.to_le_bytes();
     }
+    uuid_from(b)
+}
+
+/// Format 16 random bytes as a version-4 UUID.
+pub fn uuid_from(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();

@@ -6,7 +6,7 @@ mod runner;
 mod spec;
 mod workload;
 
-pub use clock::{now_rfc3339, uuid_v4};
+pub use clock::{now_rfc3339, rfc3339, uuid_from, uuid_v4};
 pub use runner::{run_suite, PlainProgress, Progress, RunOptions};
 pub use spec::{KernelSpec, Suite, FAMILIES};
 pub use workload::{build as build_workload, Options as WorkloadOptions, Workload};

@@ -1,0 +1,150 @@
+//! `fleetscope export`: the stored reports as the Parquet dataset, incrementally.
+//! `DIR/_export_state.json` remembers the last ingest sequence written and the store
+//! it came from; a new run appends only newer reports. Parts left by an interrupted
+//! run (sequence above the recorded one) are removed before writing again.
+
+use super::dataset::DatasetWriter;
+use crate::collector::store;
+use crate::schema::parse_report;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const STATE: &str = "_export_state.json";
+const PAGE: usize = 2000;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    source: String,
+    last_seq: i64,
+}
+
+/// What one export run did.
+#[derive(Debug, Clone, Default)]
+pub struct ExportSummary {
+    pub reports: u64,
+    pub results: u64,
+    /// Stored reports that no longer parse (left out, and named in `problems`).
+    pub unreadable: u64,
+    pub problems: Vec<String>,
+    pub from_seq: i64,
+    pub to_seq: i64,
+    pub files: u64,
+}
+
+/// A store URL without its password, for the state file.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Export every report of `db_url` above the last exported sequence into `out`.
+pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<ExportSummary, String> {
+    let store = store::open(db_url).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let state_path = out.join(STATE);
+    let source = redact(db_url);
+    let state: State = match std::fs::read(&state_path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{} is damaged ({e}); remove it to export everything again",
+                state_path.display()
+            )
+        })?,
+        Err(_) => State {
+            source: source.clone(),
+            last_seq: 0,
+        },
+    };
+    if state.source != source {
+        return Err(format!(
+            "{} holds an export of {}, not {source}: use another --out directory",
+            out.display(),
+            state.source
+        ));
+    }
+    remove_orphans(out, state.last_seq)?;
+
+    let mut writer = DatasetWriter::new(out);
+    let mut sum = ExportSummary {
+        from_seq: state.last_seq,
+        to_seq: state.last_seq,
+        ..Default::default()
+    };
+    let mut since = state.last_seq;
+    loop {
+        let page = store
+            .export(since, PAGE)
+            .map_err(|e| format!("reading {source}: {e}"))?;
+        let Some(&(last, _)) = page.last() else { break };
+        for (seq, json) in &page {
+            match parse_report(json.as_bytes()) {
+                Ok(report) => {
+                    sum.results += report.results.len() as u64;
+                    sum.reports += 1;
+                    writer
+                        .push(&report, *seq)
+                        .map_err(|e| format!("writing Parquet: {e}"))?;
+                }
+                Err(e) => {
+                    sum.unreadable += 1;
+                    if sum.problems.len() < 20 {
+                        sum.problems.push(format!("ingest sequence {seq}: {e}"));
+                    }
+                }
+            }
+        }
+        since = last;
+        progress(sum.reports);
+    }
+    writer
+        .flush()
+        .map_err(|e| format!("writing Parquet: {e}"))?;
+    sum.files = writer.files;
+    sum.to_seq = since;
+    let tmp = out.join(format!(".{STATE}.tmp"));
+    let text = serde_json::to_vec_pretty(&State {
+        source,
+        last_seq: since,
+    })
+    .map_err(|e| format!("cannot encode the export state: {e}"))?;
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, &state_path))
+        .map_err(|e| format!("cannot write {}: {e}", state_path.display()))?;
+    Ok(sum)
+}
+
+/// Remove `part-FIRST-LAST.parquet` files with FIRST above `last_seq`: written by a run
+/// that stopped before recording them.
+fn remove_orphans(out: &Path, last_seq: i64) -> Result<(), String> {
+    for table in ["devices", "results"] {
+        let Ok(dates) = std::fs::read_dir(out.join(table)) else {
+            continue;
+        };
+        for date in dates.flatten() {
+            let Ok(parts) = std::fs::read_dir(date.path()) else {
+                continue;
+            };
+            for part in parts.flatten() {
+                let name = part.file_name().to_string_lossy().to_string();
+                let first = name
+                    .strip_prefix("part-")
+                    .and_then(|r| r.split('-').next())
+                    .and_then(|s| s.parse::<i64>().ok());
+                let orphan = first.is_some_and(|f| f > last_seq) || name.ends_with(".tmp");
+                if orphan {
+                    std::fs::remove_file(part.path())
+                        .map_err(|e| format!("cannot remove {}: {e}", part.path().display()))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Latency distribution per kernel by device tier (terciles of theoretical CPU peak).
+
+use super::{f64s, one_thread_fastest, stream, Analysis, Fleet};
+use polars::prelude::*;
+
+pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+    let mut peaks: Vec<f64> = f64s(&f.devices, "cpu_peak_gflops")?
+        .into_iter()
+        .flatten()
+        .collect();
+    if peaks.is_empty() {
+        return Ok(());
+    }
+    peaks.sort_by(f64::total_cmp);
+    let (lo, hi) = (peaks[peaks.len() / 3], peaks[2 * peaks.len() / 3]);
+    a.stat("tier.low_below_gflops", lo);
+    a.stat("tier.high_from_gflops", hi);
+    let p = col("cpu_peak_gflops");
+    let tiers = f.devices.clone().lazy().select([
+        col("seq"),
+        when(p.clone().lt(lit(lo)))
+            .then(lit("1 low"))
+            .when(p.lt(lit(hi)))
+            .then(lit("2 mid"))
+            .otherwise(lit("3 high"))
+            .alias("tier"),
+    ]);
+    let df = stream(
+        f.results
+            .clone()
+            .filter(
+                one_thread_fastest()
+                    .and(col("kernel").str().starts_with(lit("peak")).not())
+                    .and(col("p50_us").is_not_null()),
+            )
+            .select([
+                col("seq"),
+                col("kernel"),
+                col("dtype"),
+                col("shape"),
+                col("p50_us"),
+            ])
+            .join(
+                tiers,
+                [col("seq")],
+                [col("seq")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .group_by([col("kernel"), col("dtype"), col("shape"), col("tier")])
+            .agg([
+                len().cast(DataType::Int64).alias("devices"),
+                col("p50_us")
+                    .quantile(lit(0.1), QuantileMethod::Linear)
+                    .alias("p10_us"),
+                col("p50_us").median().alias("p50_us"),
+                col("p50_us")
+                    .quantile(lit(0.9), QuantileMethod::Linear)
+                    .alias("p90_us"),
+            ])
+            .sort(
+                ["kernel", "dtype", "shape", "tier"],
+                SortMultipleOptions::default(),
+            ),
+    )?;
+    a.add(
+        "latency_by_tier",
+        "Kernel latency by device tier",
+        format!(
+            "p50 latency of each device (one thread, fastest cluster), quantiles over devices; tiers are terciles of theoretical CPU peak (low < {lo:.1} GFLOPS <= mid < {hi:.1} GFLOPS <= high)."
+        ),
+        df,
+    );
+    Ok(())
+}

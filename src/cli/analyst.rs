@@ -1,0 +1,158 @@
+//! The analyst's commands: `simulate`, `export`, `report`.
+
+use super::progress;
+use crate::collector::Token;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// First collection day of simulated fleets: 2026-11-01 00:00 UTC.
+pub const SIM_START: i64 = 1_793_491_200;
+
+#[derive(clap::Args)]
+pub struct SimulateCli {
+    /// Devices in the fleet.
+    #[arg(long, default_value_t = 100_000)]
+    pub devices: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write the Parquet dataset here (the layout `export` writes).
+    #[arg(
+        long,
+        conflicts_with = "collector",
+        required_unless_present = "collector"
+    )]
+    pub out: Option<PathBuf>,
+    /// Post the reports to this collector instead (`http://HOST:PORT`).
+    #[arg(long, requires = "token_file")]
+    pub collector: Option<String>,
+    /// File holding the collector's ingest token.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+pub fn simulate(c: SimulateCli) -> Result<String, String> {
+    let sink = match (&c.out, &c.collector, &c.token_file) {
+        (Some(dir), _, _) => crate::fleet::Sink::Parquet(dir.clone()),
+        (None, Some(url), Some(f)) => crate::fleet::Sink::Collector {
+            url: url.clone(),
+            token: Token::from_file(f)?.secret().to_string(),
+        },
+        _ => return Err("give --out DIR, or --collector URL with --token-file FILE".into()),
+    };
+    if c.devices == 0 {
+        return Err("--devices must be at least 1".into());
+    }
+    let threads = c
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = progress::counter(c.devices, "simulating devices");
+    let t = Instant::now();
+    let sum = crate::fleet::simulate(
+        &crate::fleet::Options {
+            devices: c.devices,
+            seed: c.seed,
+            start: SIM_START,
+            threads,
+        },
+        &sink,
+        &|n| bar.set_position(n),
+    )?;
+    bar.finish_and_clear();
+    let secs = t.elapsed().as_secs_f64();
+    let where_to = match &sink {
+        crate::fleet::Sink::Parquet(d) => format!("{} ({} Parquet files)", d.display(), sum.files),
+        crate::fleet::Sink::Collector { url, .. } => url.clone(),
+    };
+    Ok(format!(
+        "simulated {} devices, {} reports, {} kernel results in {secs:.1} s ({:.0} devices/s) -> {where_to}\n",
+        sum.devices,
+        sum.reports,
+        sum.results,
+        sum.devices as f64 / secs.max(1e-9)
+    ))
+}
+
+pub fn export(db: &str, out: &Path) -> Result<String, String> {
+    let bar = progress::spinner("exporting reports");
+    let t = Instant::now();
+    let sum = crate::analysis::export(db, out, &|n| {
+        bar.set_message(format!("exported {n} reports"))
+    })?;
+    bar.finish_and_clear();
+    let mut text = format!(
+        "exported {} reports ({} kernel results), ingest sequence {}..{}, {} files, in {:.1} s -> {}\n",
+        sum.reports,
+        sum.results,
+        sum.from_seq,
+        sum.to_seq,
+        sum.files,
+        t.elapsed().as_secs_f64(),
+        out.display()
+    );
+    if sum.unreadable > 0 {
+        text += &format!(
+            "{} stored reports could not be read and were left out:\n",
+            sum.unreadable
+        );
+        for p in &sum.problems {
+            text += &format!("  {p}\n");
+        }
+    }
+    Ok(text)
+}
+
+/// `report --data DIR` or `report --db URL` (exported first into `OUT/data`).
+pub fn report(data: Option<&Path>, db: Option<&str>, out: &Path) -> Result<String, String> {
+    let t = Instant::now();
+    let (dir, source) = match (data, db) {
+        (Some(d), _) => (d.to_path_buf(), d.display().to_string()),
+        (None, Some(url)) => {
+            let dir = out.join("data");
+            let sum = crate::analysis::export(url, &dir, &|_| {})?;
+            let _ = sum;
+            (dir, url.to_string())
+        }
+        (None, None) => {
+            return Err(
+                "give --data DIR (a Parquet dataset) or --db URL (a collector's store)".into(),
+            )
+        }
+    };
+    let text = build(&dir, &source, out)?;
+    Ok(format!(
+        "{text}report built in {:.1} s\n",
+        t.elapsed().as_secs_f64()
+    ))
+}
+
+/// Analyse the dataset in `dir` and write the report into `out`; returns a summary
+/// with the headline findings.
+pub fn build(dir: &Path, source: &str, out: &Path) -> Result<String, String> {
+    let bar = progress::spinner("analysing");
+    let analysis =
+        crate::analysis::analyse(dir, &|step| bar.set_message(format!("analysing: {step}")))?;
+    bar.set_message("drawing charts");
+    let written = crate::render::write_report(
+        &analysis,
+        out,
+        &crate::render::Meta {
+            source: source.to_string(),
+            generated_at: crate::probe::suite::now_rfc3339(),
+        },
+    )?;
+    bar.finish_and_clear();
+    let mut text = format!(
+        "{} devices analysed; {} charts, {} tables -> {}\n",
+        analysis.devices,
+        written.charts,
+        written.tables,
+        written.index.display()
+    );
+    for (i, f) in analysis.findings.iter().enumerate() {
+        text += &format!("  {}. {f}\n", i + 1);
+    }
+    Ok(text)
+}

@@ -1,0 +1,144 @@
+//! `datasets/fleet_calibration.toml`: what the synthetic fleet is calibrated to.
+
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+const TEXT: &str = include_str!("../../datasets/fleet_calibration.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Calibration {
+    pub soc_segment: Vec<SocSegment>,
+    pub uarch: Vec<UarchShare>,
+    pub gpu_api: Vec<ApiTier>,
+    pub targets: Vec<Target>,
+    pub gpu_ratio: GpuRatio,
+    pub opencl: OpenCl,
+    pub field: Field,
+}
+
+/// Ranks up to `to_rank` bring the cumulative device share to `cum_share`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SocSegment {
+    pub to_rank: usize,
+    pub cum_share: f64,
+    pub first_to_last: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UarchShare {
+    pub uarch: String,
+    pub share: f64,
+    /// Fallback core layout, `NxUARCH@MHZ|...`.
+    pub cpu: String,
+    /// SoCs with this primary core have the Armv8.2 dot-product instructions.
+    #[serde(default)]
+    pub dotprod: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiTier {
+    pub gles: String,
+    /// Empty: no Vulkan.
+    pub vulkan: String,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Target {
+    pub stat: String,
+    pub value: f64,
+    pub tolerance: f64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GpuRatio {
+    pub median: f64,
+    pub sigma: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenCl {
+    pub loadable: f64,
+    pub broken: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Field {
+    pub missing_gpu: f64,
+    pub skipped_kernel: f64,
+    pub partial_report: f64,
+    pub throttle_mean: f64,
+    pub throttle_sd: f64,
+    pub noise_cv_median: f64,
+    pub noise_cv_sigma: f64,
+    pub reports_per_device: f64,
+    pub days: u32,
+}
+
+/// The embedded calibration, checked once.
+pub fn calibration() -> Result<&'static Calibration, String> {
+    static CAL: OnceLock<Result<Calibration, String>> = OnceLock::new();
+    CAL.get_or_init(|| {
+        let c: Calibration =
+            toml::from_str(TEXT).map_err(|e| format!("datasets/fleet_calibration.toml: {e}"))?;
+        c.check()?;
+        Ok(c)
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+impl Calibration {
+    fn check(&self) -> Result<(), String> {
+        let close = |x: f64| (x - 1.0).abs() < 1e-6;
+        let u: f64 = self.uarch.iter().map(|u| u.share).sum();
+        let g: f64 = self.gpu_api.iter().map(|g| g.share).sum();
+        if !close(u) || !close(g) {
+            return Err(format!(
+                "datasets/fleet_calibration.toml: uarch shares sum to {u}, gpu_api shares to {g}; both must sum to 1"
+            ));
+        }
+        let mut prev = (0usize, 0.0f64);
+        for s in &self.soc_segment {
+            if s.to_rank <= prev.0 || s.cum_share <= prev.1 || s.first_to_last < 1.0 {
+                return Err(format!(
+                    "datasets/fleet_calibration.toml: soc_segment to_rank={} must raise rank and cum_share and have first_to_last >= 1",
+                    s.to_rank
+                ));
+            }
+            prev = (s.to_rank, s.cum_share);
+        }
+        if !close(prev.1) {
+            return Err(
+                "datasets/fleet_calibration.toml: the last soc_segment must reach cum_share = 1"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Device share of every SoC rank (1-based rank = index + 1), summing to 1.
+    pub fn soc_weights(&self) -> Vec<f64> {
+        let mut w = Vec::new();
+        let (mut from, mut cum) = (0usize, 0.0);
+        for s in &self.soc_segment {
+            let n = s.to_rank - from;
+            let ratio = if n > 1 {
+                s.first_to_last.powf(-1.0 / (n - 1) as f64)
+            } else {
+                1.0
+            };
+            let raw: Vec<f64> = (0..n).map(|i| ratio.powi(i as i32)).collect();
+            let total: f64 = raw.iter().sum();
+            w.extend(raw.iter().map(|r| r / total * (s.cum_share - cum)));
+            from = s.to_rank;
+            cum = s.cum_share;
+        }
+        w
+    }
+
+    pub fn target(&self, stat: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.stat == stat)
+    }
+}

@@ -1,0 +1,395 @@
+//! One simulated device and its reports: identity from its SoC, kernel results from a
+//! per-core-type performance model (peak per clock x clock x cores x kernel
+//! efficiency), with run-to-run noise, throttling and field failures.
+
+use super::calibration::Calibration;
+use super::landscape::{flops_per_cycle, SimSoc};
+use crate::catalog;
+use crate::schema::{
+    ApiSupport, Cluster, Dtype, Issue, KernelResult, LatencyStats, Report, SuiteRef, TempReading,
+    Throttling,
+};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, LogNormal, Normal};
+use std::collections::BTreeMap;
+
+/// One kernel case of the simulated suite.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub family: String,
+    pub dtype: Dtype,
+    pub shape: BTreeMap<String, u64>,
+    pub ops: u64,
+}
+
+/// The cases of a suite, with their operation counts.
+pub fn cases(suite: &crate::probe::suite::Suite) -> Vec<Case> {
+    let mut out = Vec::new();
+    for k in &suite.kernels {
+        if k.family == "membw" {
+            continue; // a bandwidth probe, not an inference kernel
+        }
+        for d in &k.dtypes {
+            let dtype = match d.as_str() {
+                "i8" => Dtype::I8,
+                "f16" => Dtype::F16,
+                _ => Dtype::F32,
+            };
+            for shape in &k.shapes {
+                out.push(Case {
+                    family: k.family.clone(),
+                    dtype,
+                    shape: shape.clone(),
+                    ops: ops(&k.family, shape),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn ops(family: &str, s: &BTreeMap<String, u64>) -> u64 {
+    let g = |k: &str| s.get(k).copied().unwrap_or(1);
+    let out = |d: &str| g(d).div_ceil(g("stride"));
+    match family {
+        "gemm" => 2 * g("m") * g("n") * g("k"),
+        "gemv" => 2 * g("n") * g("k"),
+        "conv3x3" => 2 * out("h") * out("w") * g("cin") * g("cout") * 9,
+        "dwconv3x3" => 2 * out("h") * out("w") * g("c") * 9,
+        "peak_fma" | "peak_dot" => g("iters") * 256,
+        "mobilenet_v2" => crate::probe::kernels::mobilenet_v2::ops(),
+        _ => 0,
+    }
+}
+
+/// Share of a core's f32 peak a kernel reaches (ours; in-order cores get 80 % of it).
+fn efficiency(family: &str, shape: &BTreeMap<String, u64>) -> f64 {
+    match family {
+        "peak_fma" | "peak_dot" => 0.95,
+        "gemm" if shape.get("m").is_some_and(|&m| m >= 512) => 0.78,
+        "gemm" => 0.6,
+        "conv3x3" => 0.55,
+        "mobilenet_v2" => 0.35,
+        "dwconv3x3" => 0.2,
+        "gemv" => 0.07,
+        _ => 0.3,
+    }
+}
+
+/// int8 over f32 throughput (ours): dot-product cores, 64-bit NEON without it,
+/// 32-bit NEON and x86.
+fn int8_gain(family: &str, dotprod: bool, arch: &str) -> f64 {
+    let base = match (dotprod, arch) {
+        (true, _) => 3.2,
+        (false, "arm64-v8a") => 1.7,
+        (false, "x86_64") => 1.25,
+        _ => 1.35,
+    };
+    match family {
+        "gemv" => 2.2,                           // memory bound: 4x fewer weight bytes
+        "dwconv3x3" => 1.0 + (base - 1.0) / 3.0, // little reuse
+        "mobilenet_v2" => 1.0 + (base - 1.0) * 0.6,
+        _ => base,
+    }
+}
+
+fn abi(soc: &SimSoc) -> &'static str {
+    let v7 = [
+        "cortex-a5",
+        "cortex-a7",
+        "cortex-a9",
+        "cortex-a12",
+        "cortex-a15",
+        "cortex-a17",
+        "krait",
+        "scorpion",
+    ];
+    match soc.primary_uarch.as_str() {
+        "silvermont" | "airmont" => "x86_64",
+        u if v7.contains(&u) => "armeabi-v7a",
+        _ => "arm64-v8a",
+    }
+}
+
+/// Generates the reports of device `i` of a fleet.
+pub struct Generator<'a> {
+    pub socs: &'a [SimSoc],
+    pub cal: &'a Calibration,
+    pub cases: Vec<Case>,
+    pub suite: SuiteRef,
+    pub seed: u64,
+    pick: rand::distr::weighted::WeightedIndex<f64>,
+    /// Unix seconds of the first collection day.
+    pub start: i64,
+}
+
+impl<'a> Generator<'a> {
+    pub fn new(
+        socs: &'a [SimSoc],
+        cal: &'a Calibration,
+        seed: u64,
+        start: i64,
+    ) -> Result<Self, String> {
+        let (suite, suite_ref) = crate::probe::suite::load("quick")?;
+        let pick = rand::distr::weighted::WeightedIndex::new(socs.iter().map(|s| s.weight))
+            .map_err(|e| format!("SoC weights: {e}"))?;
+        Ok(Generator {
+            socs,
+            cal,
+            cases: cases(&suite),
+            suite: suite_ref,
+            seed,
+            pick,
+            start,
+        })
+    }
+
+    /// The reports of device `i` (one, sometimes a re-run), with their ingest
+    /// sequence numbers `2i+1`, `2i+2`.
+    pub fn device(&self, i: u64) -> Vec<(i64, Report)> {
+        let mut rng = SmallRng::seed_from_u64(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i);
+        let soc = &self.socs[self.pick.sample(&mut rng)];
+        let hash = format!("sim{:016x}", rng.random::<u64>());
+        let runs = if rng.random::<f64>() < self.cal.field.reports_per_device - 1.0 {
+            2
+        } else {
+            1
+        };
+        let day: i64 = rng.random_range(0..i64::from(self.cal.field.days.max(1)));
+        // One speed factor per device (silicon, firmware, background load).
+        let device_speed = LogNormal::new(0.0, 0.08).map_or(1.0, |d| d.sample(&mut rng));
+        let model = format!("{} phone {}", soc.vendor, rng.random_range(1..6u32));
+        (0..runs)
+            .map(|r| {
+                let t = self.start + (day + r as i64) * 86_400 + rng.random_range(0..86_400);
+                let seq = 2 * i as i64 + 1 + r as i64;
+                (
+                    seq,
+                    self.report(&mut rng, soc, &hash, &model, t, device_speed),
+                )
+            })
+            .collect()
+    }
+
+    fn report(
+        &self,
+        rng: &mut SmallRng,
+        soc: &SimSoc,
+        hash: &str,
+        model: &str,
+        t: i64,
+        speed: f64,
+    ) -> Report {
+        let cat = catalog::catalog();
+        let f = &self.cal.field;
+        let abi = abi(soc);
+        let mut r = Report {
+            schema: crate::schema::SCHEMA_ID.into(),
+            report_id: crate::probe::suite::uuid_from(rng.random()),
+            probe_version: env!("CARGO_PKG_VERSION").into(),
+            suite: self.suite.clone(),
+            started_at: crate::probe::suite::rfc3339(t, 0),
+            finished_at: crate::probe::suite::rfc3339(t + 4, 0),
+            ..Default::default()
+        };
+        r.device.model = Some(model.to_string());
+        r.device.manufacturer = Some(soc.vendor.clone());
+        r.device.os = "android".into();
+        r.device.sdk = Some((soc.year.saturating_sub(2009)).clamp(16, 34) as u32 + 8);
+        r.device.abi = Some(abi.into());
+        r.device.device_hash = Some(hash.to_string());
+        r.device.memory_bytes = Some(((soc.year.saturating_sub(2010)) as u64).clamp(1, 12) << 29);
+        r.soc.vendor = Some(soc.vendor.clone());
+        r.soc.name = soc.name.clone();
+        r.soc.chipset = Some(soc.chipset.clone());
+        r.soc.year = Some(soc.year);
+        r.soc.source = Some("simulated".into());
+        r.cpu.arch = Some(
+            if abi == "armeabi-v7a" {
+                "armv7l"
+            } else if abi == "x86_64" {
+                "x86_64"
+            } else {
+                "aarch64"
+            }
+            .into(),
+        );
+        let features: Vec<String> = match (abi, soc.dotprod) {
+            ("arm64-v8a", true) => vec!["neon".into(), "asimddp".into(), "fphp".into()],
+            ("arm64-v8a", false) => vec!["neon".into()],
+            ("armeabi-v7a", _) => vec!["neon".into(), "vfpv4".into()],
+            _ => vec!["sse4_2".into()],
+        };
+        let mut next = 0u32;
+        for (ci, c) in soc.clusters.iter().enumerate() {
+            let cpus: Vec<u32> = (next..next + c.count).collect();
+            next += c.count;
+            let khz = u64::from(c.max_mhz) * 1000;
+            r.cpu.clusters.push(Cluster {
+                id: ci as u32,
+                cpus,
+                uarch: Some(c.uarch.clone()),
+                max_khz: Some(khz),
+                min_khz: Some(300_000),
+                design_year: cat.uarch(&c.uarch).and_then(|u| u.design_year),
+                peak_gflops: Some((super::landscape::cluster_peak(c) * 10.0).round() / 10.0),
+                features: features.clone(),
+                ..Default::default()
+            });
+        }
+        r.cpu.features = features;
+        if rng.random::<f64>() < f.missing_gpu {
+            let why =
+                || ApiSupport::missing("no GPU identity: the EGL query failed on this device");
+            r.gpu.gles = why();
+            r.gpu.vulkan = why();
+            r.gpu.opencl = why();
+        } else {
+            r.gpu.vendor = Some(soc.gpu_vendor.clone());
+            r.gpu.model = Some(soc.gpu_model.clone());
+            r.gpu.peak_gflops = Some(soc.gpu_peak_gflops);
+            r.gpu.gles = ApiSupport::found(soc.gles.clone());
+            r.gpu.vulkan = match &soc.vulkan {
+                Some(v) => ApiSupport::found(v.clone()),
+                None => ApiSupport::missing("no android.hardware.vulkan.version feature"),
+            };
+            let u: f64 = rng.random();
+            r.gpu.opencl = if u < self.cal.opencl.broken {
+                ApiSupport::missing(
+                    "loading the opencl library crashed the check process (SIGSEGV)",
+                )
+            } else if u < self.cal.opencl.broken + self.cal.opencl.loadable {
+                ApiSupport::found("1.2")
+            } else {
+                ApiSupport::missing("no libOpenCL.so in the vendor library paths")
+            };
+        }
+        let throttle =
+            (soc.throttle * Normal::new(1.0, 0.03).map_or(1.0, |d| d.sample(rng))).clamp(0.3, 1.0);
+        r.thermal.throttling = Some(Throttling {
+            sustained_burst_ratio: (throttle * 1000.0).round() / 1000.0,
+            burst_gops: 0.0,
+            sustained_gops: 0.0,
+            duration_s: 4.0,
+            kernel: Some("gemm f32".into()),
+        });
+        self.results(rng, soc, abi, speed, &mut r);
+        if rng.random::<f64>() < f.partial_report && !r.results.is_empty() {
+            let keep = rng.random_range(0..r.results.len());
+            r.results.truncate(keep);
+            r.partial = true;
+            r.errors.push(Issue {
+                stage: "suite".into(),
+                message: "device lost during the run (simulated)".into(),
+            });
+        }
+        r
+    }
+
+    fn results(&self, rng: &mut SmallRng, soc: &SimSoc, abi: &str, speed: f64, r: &mut Report) {
+        let f = &self.cal.field;
+        let cv_dist = LogNormal::new(f.noise_cv_median.ln(), f.noise_cv_sigma).ok();
+        let big = (0..soc.clusters.len())
+            .max_by(|&a, &b| {
+                let s = |c: &catalog::ClusterSpec| flops_per_cycle(&c.uarch) * c.max_mhz as f64;
+                s(&soc.clusters[a]).total_cmp(&s(&soc.clusters[b]))
+            })
+            .unwrap_or(0);
+        let mt_families = ["gemm", "conv3x3", "peak_fma", "peak_dot", "mobilenet_v2"];
+        for (ci, cluster) in r.cpu.clusters.iter().enumerate() {
+            let spec = &soc.clusters[ci];
+            let in_order = catalog::catalog()
+                .uarch(&spec.uarch)
+                .is_some_and(|u| u.pipeline == "in-order");
+            let core_gflops = flops_per_cycle(&spec.uarch) * spec.max_mhz as f64 / 1e3;
+            let thread_counts: &[u32] = if ci == big && spec.count > 1 {
+                &[1, spec.count]
+            } else {
+                &[1]
+            };
+            for &threads in thread_counts {
+                for case in &self.cases {
+                    if threads > 1 && !mt_families.contains(&case.family.as_str()) {
+                        continue;
+                    }
+                    let cpus: Vec<u32> = cluster
+                        .cpus
+                        .iter()
+                        .take(threads as usize)
+                        .copied()
+                        .collect();
+                    let mut k = KernelResult {
+                        kernel: case.family.clone(),
+                        dtype: Some(case.dtype),
+                        shape: case.shape.clone(),
+                        threads,
+                        cpus,
+                        ..Default::default()
+                    };
+                    if rng.random::<f64>() < f.skipped_kernel {
+                        k.skipped = Some("timed out after 10 s (simulated field failure)".into());
+                        r.results.push(k);
+                        continue;
+                    }
+                    let mut gflops = core_gflops
+                        * efficiency(&case.family, &case.shape)
+                        * if in_order && !case.family.starts_with("peak") {
+                            0.8
+                        } else {
+                            1.0
+                        }
+                        * speed;
+                    if case.dtype == Dtype::I8 {
+                        gflops *= int8_gain(&case.family, soc.dotprod, abi);
+                    }
+                    if threads > 1 {
+                        let scaling = if case.family == "mobilenet_v2" {
+                            0.7
+                        } else {
+                            0.88
+                        };
+                        gflops *= 1.0 + (threads - 1) as f64 * scaling;
+                        gflops *= r
+                            .thermal
+                            .throttling
+                            .as_ref()
+                            .map_or(1.0, |t| 0.5 + 0.5 * t.sustained_burst_ratio);
+                    }
+                    let cv = cv_dist.as_ref().map_or(0.03, |d| d.sample(rng)).min(0.8);
+                    // The median of a run itself scatters around the model by about its CV.
+                    let jitter = Normal::new(1.0, cv / 2.0)
+                        .map_or(1.0, |d| d.sample(rng))
+                        .clamp(0.7, 1.4);
+                    let p50 = case.ops as f64 / (gflops * 1e3) * jitter;
+                    let tail = 1.0 + cv * rng.random_range(1.8..3.5);
+                    let lat = LatencyStats {
+                        min: p50 * (1.0 - cv).max(0.5),
+                        p10: p50 * (1.0 - 0.8 * cv).max(0.5),
+                        p50,
+                        p90: p50 * (1.0 + 1.3 * cv),
+                        p99: p50 * tail,
+                        max: p50 * tail * 1.1,
+                        mean: p50 * (1.0 + 0.3 * cv),
+                        stddev: p50 * (1.0 + 0.3 * cv) * cv,
+                        mad: p50 * cv * 0.67,
+                        cv,
+                    };
+                    k.ops = Some(case.ops);
+                    k.path = Some(format!("{}-model", spec.uarch));
+                    k.samples = Some(10);
+                    k.gops = Some((case.ops as f64 / (p50 * 1e3) * 100.0).round() / 100.0);
+                    k.latency_us = Some(lat);
+                    k.freq_khz =
+                        Some((spec.max_mhz as f64 * 1000.0 * rng.random_range(0.9..1.0)) as u64);
+                    let before = rng.random_range(32.0..42.0f64);
+                    k.temp_c = Some(TempReading {
+                        before: Some((before * 10.0).round() / 10.0),
+                        after: Some(((before + rng.random_range(0.5..4.0)) * 10.0).round() / 10.0),
+                    });
+                    r.results.push(k);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The synthetic fleet (`fleetscope simulate`): a long-tailed SoC landscape calibrated
+//! to the paper (`datasets/fleet_calibration.toml`) and per-device reports from a
+//! performance model, written as the Parquet dataset `export` writes, or posted to a
+//! collector through its real HTTP API.
+
+mod calibration;
+mod device;
+mod landscape;
+
+pub use calibration::{calibration, Calibration, Target};
+pub use device::{cases, Case, Generator};
+pub use landscape::{build as landscape, SimSoc};
+
+use crate::analysis::DatasetWriter;
+use crate::collector::upload::{client, deliver_batch, UploadConfig};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Where simulated reports go.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// The Parquet dataset layout, under this directory.
+    Parquet(PathBuf),
+    /// A collector (`http://HOST:PORT`) with an ingest token.
+    Collector { url: String, token: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub devices: u64,
+    pub seed: u64,
+    /// Unix seconds of the first collection day.
+    pub start: i64,
+    pub threads: usize,
+}
+
+/// What a simulation produced.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub devices: u64,
+    pub reports: u64,
+    pub results: u64,
+    pub files: u64,
+}
+
+/// Devices per worker batch (and per NDJSON POST when posting).
+const BATCH: u64 = 200;
+
+/// Run a simulation; `progress` is called with the number of devices done so far.
+pub fn simulate(
+    opts: &Options,
+    sink: &Sink,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, String> {
+    let cal = calibration()?;
+    let socs = landscape(cal, opts.seed)?;
+    let gen = Generator::new(&socs, cal, opts.seed, opts.start)?;
+    if let Sink::Parquet(dir) = sink {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let done = AtomicU64::new(0);
+    let next = AtomicU64::new(0);
+    let threads = opts.threads.max(1);
+    let results: Vec<Result<Summary, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| worker(&gen, opts, sink, &next, &done, progress)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a simulation worker panicked".into()))
+            })
+            .collect()
+    });
+    let mut total = Summary::default();
+    for r in results {
+        let r = r?;
+        total.devices += r.devices;
+        total.reports += r.reports;
+        total.results += r.results;
+        total.files += r.files;
+    }
+    Ok(total)
+}
+
+fn worker(
+    gen: &Generator,
+    opts: &Options,
+    sink: &Sink,
+    next: &AtomicU64,
+    done: &AtomicU64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, String> {
+    let mut sum = Summary::default();
+    let mut writer = match sink {
+        Sink::Parquet(dir) => Some(DatasetWriter::new(dir)),
+        Sink::Collector { .. } => None,
+    };
+    let http = match sink {
+        Sink::Collector { url, token } => Some((
+            client()?,
+            UploadConfig {
+                collector: url.clone(),
+                token: token.clone(),
+                spool: None,
+                max_attempts: 8,
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_secs(5),
+            },
+        )),
+        Sink::Parquet(_) => None,
+    };
+    let mut ndjson = Vec::new();
+    loop {
+        let first = next.fetch_add(BATCH, Ordering::Relaxed);
+        if first >= opts.devices {
+            break;
+        }
+        let last = (first + BATCH).min(opts.devices);
+        ndjson.clear();
+        for i in first..last {
+            for (seq, report) in gen.device(i) {
+                sum.reports += 1;
+                sum.results += report.results.len() as u64;
+                if let Some(w) = writer.as_mut() {
+                    w.push(&report, seq)
+                        .map_err(|e| format!("writing Parquet: {e}"))?;
+                } else {
+                    serde_json::to_writer(&mut ndjson, &report)
+                        .map_err(|e| format!("cannot encode a report: {e}"))?;
+                    ndjson.push(b'\n');
+                }
+            }
+        }
+        if let Some((client, cfg)) = &http {
+            deliver_batch(client, cfg, &ndjson)?;
+        }
+        sum.devices += last - first;
+        progress(done.fetch_add(last - first, Ordering::Relaxed) + (last - first));
+    }
+    if let Some(mut w) = writer {
+        w.flush().map_err(|e| format!("writing Parquet: {e}"))?;
+        sum.files = w.files;
+    }
+    Ok(sum)
+}
