@@ -31,6 +31,9 @@ pub struct SimulateCli {
     /// Worker threads (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Add one report per device snapshot in DIR (e.g. ../shared/datasets/devices): real identities, modelled results.
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
 }
 
 pub fn simulate(c: SimulateCli) -> Result<String, String> {
@@ -56,6 +59,7 @@ pub fn simulate(c: SimulateCli) -> Result<String, String> {
             seed: c.seed,
             start: SIM_START,
             threads,
+            fixtures: c.fixtures.clone(),
         },
         &sink,
         &|n| bar.set_position(n),

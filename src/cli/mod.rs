@@ -2,6 +2,7 @@
 //! that do the work. Host only.
 
 mod analyst;
+mod demo;
 mod progress;
 
 use crate::probe::commands::{
@@ -156,6 +157,8 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         cooldown_max_s: u64,
     },
+    /// Everything on this machine: collector, this machine probed, a simulated fleet over HTTP, export, report.
+    Demo(demo::DemoCli),
     /// Generate a synthetic fleet calibrated to the paper: Parquet, or reports posted to a collector.
     Simulate(analyst::SimulateCli),
     /// Write a collector's stored reports as a Parquet dataset (devices, results), incrementally.
@@ -430,6 +433,7 @@ pub fn main() -> ExitCode {
                 Err(e) => Err(e),
             }
         }
+        Command::Demo(c) => demo::demo(c),
         Command::Simulate(c) => analyst::simulate(c),
         Command::Export { db, out } => analyst::export(&db, &out),
         Command::Report { data, db, out } => analyst::report(data.as_deref(), db.as_deref(), &out),

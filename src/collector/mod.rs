@@ -104,20 +104,9 @@ pub fn serve(cfg: ServeConfig) -> Result<(), String> {
     let store = store::open(&cfg.db).map_err(|e| e.to_string())?;
     let ingest = token(&cfg.ingest_token_file, &cfg.db, "ingest")?;
     let read = token(&cfg.read_token_file, &cfg.db, "read")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let rt = runtime()?;
     rt.block_on(async move {
-        let addr: SocketAddr = cfg.listen.parse().map_err(|e| {
-            format!(
-                "--listen {:?}: {e}; use HOST:PORT like 127.0.0.1:8787",
-                cfg.listen
-            )
-        })?;
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let listener = bind(&cfg.listen).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue);
         eprintln!(
@@ -128,6 +117,98 @@ pub fn serve(cfg: ServeConfig) -> Result<(), String> {
             .with_graceful_shutdown(shutdown())
             .await
             .map_err(|e| format!("server error: {e}"))
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
+}
+
+async fn bind(listen: &str) -> Result<tokio::net::TcpListener, String> {
+    let addr: SocketAddr = listen
+        .parse()
+        .map_err(|e| format!("--listen {listen:?}: {e}; use HOST:PORT like 127.0.0.1:8787"))?;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+}
+
+/// A collector running on its own thread in this process (`fleetscope demo`).
+pub struct Running {
+    /// `http://HOST:PORT`
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Running {
+    /// Stop accepting, finish what is in flight, and wait for the server thread.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), String> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err("the collector thread panicked".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+/// Start a collector in this process on `listen` with the given tokens.
+pub fn start(
+    db: &str,
+    listen: &str,
+    ingest: Token,
+    read: Token,
+    limits: Limits,
+) -> Result<Running, String> {
+    let store = store::open(db).map_err(|e| e.to_string())?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+    let listen = listen.to_string();
+    let thread = std::thread::spawn(move || -> Result<(), String> {
+        let rt = runtime()?;
+        rt.block_on(async move {
+            let listener = match bind(&listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.clone()));
+                    return Err(e);
+                }
+            };
+            let local = listener.local_addr().map_err(|e| e.to_string())?;
+            let _ = ready_tx.send(Ok(local));
+            let app = App::new(Arc::from(store), ingest, read, limits.queue);
+            axum::serve(listener, router(app, &limits))
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+                .map_err(|e| format!("server error: {e}"))
+        })
+    });
+    let addr = ready_rx
+        .recv()
+        .map_err(|_| "the collector thread stopped before listening".to_string())??;
+    Ok(Running {
+        url: format!("http://{addr}"),
+        stop: Some(tx),
+        thread: Some(thread),
     })
 }
 

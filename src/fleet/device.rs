@@ -287,6 +287,37 @@ impl<'a> Generator<'a> {
         r
     }
 
+    /// A report for a real device identity (a fixture) with modelled results: the
+    /// identity is kept as identified; the kernel results follow the same model.
+    pub fn for_identity(&self, identity: crate::schema::Identity, key: &str, t: i64) -> Report {
+        let mut rng = SmallRng::seed_from_u64(
+            self.seed
+                ^ key
+                    .bytes()
+                    .fold(7u64, |h, b| h.wrapping_mul(31) ^ u64::from(b)),
+        );
+        let soc = SimSoc::from_identity(&identity);
+        let abi = abi(&soc);
+        let mut r = Report::new(
+            identity,
+            crate::probe::suite::uuid_from(rng.random()),
+            self.suite.clone(),
+        );
+        r.started_at = crate::probe::suite::rfc3339(t, 0);
+        r.finished_at = crate::probe::suite::rfc3339(t + 4, 0);
+        r.device.device_hash = Some(format!("fixture-{key}"));
+        r.soc.source.get_or_insert_with(|| "fixture".into());
+        r.thermal.throttling = Some(Throttling {
+            sustained_burst_ratio: soc.throttle,
+            burst_gops: 0.0,
+            sustained_gops: 0.0,
+            duration_s: 4.0,
+            kernel: Some("gemm f32".into()),
+        });
+        self.results(&mut rng, &soc, abi, 1.0, &mut r);
+        r
+    }
+
     fn results(&self, rng: &mut SmallRng, soc: &SimSoc, abi: &str, speed: f64, r: &mut Report) {
         let f = &self.cal.field;
         let cv_dist = LogNormal::new(f.noise_cv_median.ln(), f.noise_cv_sigma).ok();

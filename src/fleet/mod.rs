@@ -13,7 +13,8 @@ pub use landscape::{build as landscape, SimSoc};
 
 use crate::analysis::DatasetWriter;
 use crate::collector::upload::{client, deliver_batch, UploadConfig};
-use std::path::PathBuf;
+use crate::schema::Report;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ pub struct Options {
     /// Unix seconds of the first collection day.
     pub start: i64,
     pub threads: usize,
+    /// Also add one report per device snapshot in this directory (the fixture format
+    /// of `../shared/datasets/devices`): real identities, modelled results.
+    pub fixtures: Option<PathBuf>,
 }
 
 /// What a simulation produced.
@@ -76,6 +80,36 @@ pub fn simulate(
             .collect()
     });
     let mut total = Summary::default();
+    if let Some(dir) = &opts.fixtures {
+        let reports = fixture_reports(&gen, dir, opts)?;
+        let mut one = Summary {
+            reports: reports.len() as u64,
+            devices: reports.len() as u64,
+            ..Default::default()
+        };
+        one.results = reports.iter().map(|(_, r)| r.results.len() as u64).sum();
+        match sink {
+            Sink::Parquet(out) => {
+                let mut w = DatasetWriter::new(out);
+                for (seq, r) in &reports {
+                    w.push(r, *seq)
+                        .map_err(|e| format!("writing Parquet: {e}"))?;
+                }
+                w.flush().map_err(|e| format!("writing Parquet: {e}"))?;
+                one.files = w.files;
+            }
+            Sink::Collector { url, token } => {
+                let mut body = Vec::new();
+                for (_, r) in &reports {
+                    serde_json::to_writer(&mut body, r)
+                        .map_err(|e| format!("cannot encode a report: {e}"))?;
+                    body.push(b'\n');
+                }
+                deliver_batch(&client()?, &upload_config(url, token), &body)?;
+            }
+        }
+        total = one;
+    }
     for r in results {
         let r = r?;
         total.devices += r.devices;
@@ -100,17 +134,7 @@ fn worker(
         Sink::Collector { .. } => None,
     };
     let http = match sink {
-        Sink::Collector { url, token } => Some((
-            client()?,
-            UploadConfig {
-                collector: url.clone(),
-                token: token.clone(),
-                spool: None,
-                max_attempts: 8,
-                base_delay: Duration::from_millis(100),
-                max_delay: Duration::from_secs(5),
-            },
-        )),
+        Sink::Collector { url, token } => Some((client()?, upload_config(url, token))),
         Sink::Parquet(_) => None,
     };
     let mut ndjson = Vec::new();
@@ -146,4 +170,49 @@ fn worker(
         sum.files = w.files;
     }
     Ok(sum)
+}
+
+fn upload_config(url: &str, token: &str) -> UploadConfig {
+    UploadConfig {
+        collector: url.to_string(),
+        token: token.to_string(),
+        spool: None,
+        max_attempts: 8,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(5),
+    }
+}
+
+/// One report per device snapshot (`*.json`) in `dir`, numbered after the fleet.
+fn fixture_reports(
+    gen: &Generator,
+    dir: &Path,
+    opts: &Options,
+) -> Result<Vec<(i64, Report)>, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read the fixtures in {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(format!(
+            "{} holds no device snapshots (*.json)",
+            dir.display()
+        ));
+    }
+    let mut out = Vec::with_capacity(paths.len());
+    for (k, path) in paths.iter().enumerate() {
+        let sys = crate::probe::identify::load_fixture(path)?;
+        let identity = crate::probe::identify::identify(&sys);
+        let key = path
+            .file_stem()
+            .map_or_else(|| k.to_string(), |s| s.to_string_lossy().to_string());
+        let t = opts.start + (k as i64 % 28) * 86_400 + 43_200;
+        out.push((
+            2 * opts.devices as i64 + 1 + k as i64,
+            gen.for_identity(identity, &key, t),
+        ));
+    }
+    Ok(out)
 }

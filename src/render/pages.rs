@@ -18,7 +18,7 @@ pub struct Comparison {
     pub source: String,
 }
 
-/// Published figures (the calibration targets) next to this fleet's numbers.
+/// The calibration targets (the paper's figures) next to this fleet's numbers.
 pub fn comparisons(a: &Analysis) -> Vec<Comparison> {
     let Ok(cal) = crate::fleet::calibration() else {
         return Vec::new();
@@ -107,10 +107,10 @@ pub fn markdown(a: &Analysis, meta: &Meta, charts: &[Chart], comparisons: &[Comp
         let _ = writeln!(s, "{}. {f}", i + 1);
     }
     if !comparisons.is_empty() {
-        let _ = writeln!(s, "\n## Published figures and this fleet\n");
+        let _ = writeln!(s, "\n## The paper's landscape and this fleet\n");
         let _ = writeln!(
             s,
-            "| statistic | published | this fleet | source |\n|---|---|---|---|"
+            "| statistic | calibration target | this fleet | paper |\n|---|---|---|---|"
         );
         for c in comparisons {
             let (p, h) = compared(c);
@@ -182,7 +182,7 @@ pub fn html(
     }
     let _ = writeln!(s, "</ol>");
     if !comparisons.is_empty() {
-        let _ = writeln!(s, "<h2>Published figures and this fleet</h2><table><tr><th>statistic</th><th>published</th><th>this fleet</th><th>source</th></tr>");
+        let _ = writeln!(s, "<h2>The paper's landscape and this fleet</h2><p>Targets from <code>datasets/fleet_calibration.toml</code>: the published figure of Wu et al. (HPCA 2019), or our split of it where the paper gives a bound.</p><table><tr><th>statistic</th><th>calibration target</th><th>this fleet</th><th>paper</th></tr>");
         for c in comparisons {
             let (p, h) = compared(c);
             let _ = writeln!(

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Recompute the report's headline statistics from the exported Parquet dataset with
+DuckDB, an engine independent of the polars pipeline, and compare them with the
+report's stats.json.
+
+    python3 scripts/crosscheck_duckdb.py DATA_DIR REPORT_DIR
+
+DATA_DIR is a dataset written by `fleetscope export` or `fleetscope simulate`;
+REPORT_DIR holds the stats.json that `fleetscope report --data DATA_DIR` wrote.
+Exit status 0 when every statistic agrees (within 1e-5, stats.json rounds to six
+decimals), 1 otherwise; one line per statistic either way.
+"""
+import json
+import sys
+
+import duckdb
+
+TOLERANCE = 1e-5
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        print(__doc__)
+        return 2
+    data, report = sys.argv[1], sys.argv[2]
+    with open(f"{report}/stats.json") as f:
+        ours = json.load(f)["stats"]
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        CREATE VIEW latest AS
+        SELECT * FROM read_parquet('{data}/devices/*/*.parquet', hive_partitioning = false)
+        QUALIFY seq = max(seq) OVER (PARTITION BY coalesce(device_hash, report_id))
+        """
+    )
+    con.execute(
+        f"""
+        CREATE VIEW latest_results AS
+        SELECT r.* FROM read_parquet('{data}/results/*/*.parquet', hive_partitioning = false) r
+        SEMI JOIN latest USING (seq)
+        """
+    )
+    n = con.execute("SELECT count(*) FROM latest").fetchone()[0]
+    theirs = {"fleet.devices": float(n)}
+
+    # Fig. 2: SoC share, top-N coverage.
+    shares = [s for (s,) in con.execute(
+        "SELECT count(*) / ? AS share FROM latest GROUP BY soc_key ORDER BY share DESC", [n]
+    ).fetchall()]
+    cum = 0.0
+    cums = []
+    for s in shares:
+        cum += s
+        cums.append(cum)
+    theirs["soc.unique"] = float(len(shares))
+    for k in (1, 10, 50, 225):
+        theirs[f"soc.top{k}_share"] = cums[min(k, len(cums)) - 1]
+    big = [s for s in shares if s > 0.01]
+    theirs["soc.over_1pct_count"] = float(len(big))
+    theirs["soc.over_1pct_share"] = sum(big)
+
+    # Fig. 3: primary core and its design year.
+    for uarch, share in con.execute(
+        "SELECT coalesce(primary_uarch, 'unknown'), count(*) / ? FROM latest GROUP BY 1", [n]
+    ).fetchall():
+        theirs[f"cpu.uarch_share.{uarch}"] = share
+    for bucket, share in con.execute(
+        """
+        SELECT CASE WHEN primary_design_year IS NULL THEN 'unknown'
+                    WHEN primary_design_year <= 2010 THEN '2005-2010'
+                    WHEN primary_design_year = 2011 THEN '2011'
+                    WHEN primary_design_year = 2012 THEN '2012'
+                    WHEN primary_design_year <= 2014 THEN '2013-2014'
+                    ELSE '2015+' END, count(*) / ?
+        FROM latest GROUP BY 1
+        """,
+        [n],
+    ).fetchall():
+        theirs[f"cpu.design_year_share.{bucket}"] = share
+
+    # Fig. 4: GPU/CPU peak ratio among devices with both peaks.
+    r1, r2, r3 = con.execute(
+        """
+        SELECT avg((ratio >= 1)::DOUBLE), avg((ratio >= 2)::DOUBLE), avg((ratio >= 3)::DOUBLE)
+        FROM (SELECT gpu_peak_gflops / cpu_peak_gflops AS ratio FROM latest
+              WHERE gpu_peak_gflops IS NOT NULL AND cpu_peak_gflops > 0)
+        """
+    ).fetchone()
+    theirs.update({"gpu.ratio_ge_1x_share": r1, "gpu.ratio_ge_2x_share": r2, "gpu.ratio_ge_3x_share": r3})
+
+    # Fig. 5: API support among devices whose GPU was identified.
+    row = con.execute(
+        """
+        WITH seen AS (
+          SELECT
+            try_cast(regexp_extract(gles, '(\\d+)\\.(\\d+)', 1) AS INT) AS gl_major,
+            coalesce(try_cast(regexp_extract(gles, '(\\d+)\\.(\\d+)', 2) AS INT), 0) AS gl_minor,
+            try_cast(regexp_extract(vulkan, '(\\d+)\\.(\\d+)', 1) AS INT) AS vk_major,
+            coalesce(try_cast(regexp_extract(vulkan, '(\\d+)\\.(\\d+)', 2) AS INT), 0) AS vk_minor,
+            opencl_status
+          FROM latest WHERE gpu_model IS NOT NULL OR gles IS NOT NULL)
+        SELECT
+          avg(coalesce(gl_major * 100 + gl_minor >= 200, false)::DOUBLE),
+          avg(coalesce(gl_major * 100 + gl_minor >= 300, false)::DOUBLE),
+          avg(coalesce(gl_major * 100 + gl_minor >= 301, false)::DOUBLE),
+          avg(coalesce(gl_major * 100 + gl_minor >= 302, false)::DOUBLE),
+          avg((vk_major IS NOT NULL)::DOUBLE),
+          avg(coalesce(vk_major * 100 + vk_minor >= 101, false)::DOUBLE),
+          avg(coalesce(opencl_status = 'loadable', false)::DOUBLE),
+          avg(coalesce(opencl_status = 'broken', false)::DOUBLE)
+        FROM seen
+        """
+    ).fetchone()
+    for key, value in zip(
+        ["gles2.0", "gles3.0", "gles3.1", "gles3.2", "vulkan", "vulkan1.1", "opencl_loadable", "opencl_broken"], row
+    ):
+        theirs[f"gpu.api_share.{key}"] = value or 0.0
+
+    # Measured: run-to-run variability over every result, and throttling.
+    cv, tail = con.execute(
+        "SELECT median(cv), median(p99_us / p50_us) FROM latest_results WHERE cv IS NOT NULL AND p50_us > 0"
+    ).fetchone()
+    theirs["variability.cv_median"] = cv
+    theirs["variability.p99_p50_median"] = tail
+    theirs["throttle.median"] = con.execute(
+        "SELECT median(throttle_ratio) FROM latest WHERE throttle_ratio IS NOT NULL"
+    ).fetchone()[0]
+
+    bad = 0
+    for key in sorted(theirs):
+        want = theirs[key]
+        got = ours.get(key)
+        if want is None:
+            continue
+        agree = isinstance(got, (int, float)) and abs(got - want) <= TOLERANCE * max(1.0, abs(want))
+        bad += not agree
+        print(f"{'ok  ' if agree else 'DIFF'} {key:40s} duckdb={want:.6f} stats.json={got}")
+    # Anything stats.json names under these prefixes must have been recomputed too.
+    for key in ours:
+        if key.startswith(("soc.top", "cpu.uarch_share.", "cpu.design_year_share.", "gpu.api_share.")) and key not in theirs:
+            print(f"DIFF {key:40s} in stats.json but not found by DuckDB")
+            bad += 1
+    print(f"{len(theirs)} statistics recomputed with DuckDB {duckdb.__version__}: {bad} disagree")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+//! The analyst's path end to end, through the real binary: a simulated fleet posted
+//! over real HTTP to a real collector (SQLite file, and PostgreSQL where the test
+//! script provides one), exported incrementally to Parquet, analysed and reported;
+//! and a simulated fleet checked against the paper's published figures.
+
+mod common;
+
+use common::http::{Backend, Collector};
+use polars::prelude::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fleetscope(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
+        .args(args)
+        .output()
+        .expect("run fleetscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(args: &[&str]) -> String {
+    let (code, out, err) = fleetscope(args);
+    assert_eq!(code, 0, "fleetscope {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fleetscope-analysis-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn stats(report: &Path) -> Value {
+    let text = std::fs::read_to_string(report.join("stats.json")).expect("stats.json");
+    serde_json::from_str(&text).expect("stats.json is JSON")
+}
+
+fn stat(s: &Value, k: &str) -> f64 {
+    s["stats"][k]
+        .as_f64()
+        .unwrap_or_else(|| panic!("stats.json lacks {k}"))
+}
+
+/// Rows of one table of a dataset, read back with polars.
+fn rows(dir: &Path, table: &str) -> usize {
+    fleetscope::analysis::scan(dir, table)
+        .unwrap()
+        .select([len()])
+        .collect()
+        .unwrap()
+        .column("len")
+        .unwrap()
+        .u32()
+        .unwrap()
+        .get(0)
+        .unwrap() as usize
+}
+
+/// PNG width and height from its IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let be = |o: usize| u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    (be(16), be(20))
+}
+
+#[test]
+fn a_simulated_fleet_reproduces_the_published_landscape() {
+    let dir = tmp("calibration");
+    let (data, out) = (dir.join("data"), dir.join("report"));
+    let devices = 20_000u64;
+    ok(&[
+        "simulate",
+        "--devices",
+        &devices.to_string(),
+        "--seed",
+        "3",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    let text = ok(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains("index.html"), "{text}");
+    let s = stats(&out);
+
+    // Each device counted once although about 15 % of them reported twice.
+    assert_eq!(s["devices"].as_u64(), Some(devices));
+    assert!(rows(&data, "devices") as u64 > devices + devices / 10);
+
+    // Every published figure the calibration names, within its stated tolerance.
+    let cal = fleetscope::fleet::calibration().unwrap();
+    for t in &cal.targets {
+        let got = stat(&s, &t.stat);
+        assert!(
+            (got - t.value).abs() <= t.tolerance,
+            "{} ({}): {got:.4} is not within {} of {}",
+            t.stat,
+            t.source,
+            t.tolerance,
+            t.value
+        );
+    }
+    // Distinct SoCs seen: what 20,000 draws from the calibrated shares should show.
+    let expected: f64 = cal
+        .soc_weights()
+        .iter()
+        .map(|w| 1.0 - (1.0 - w).powf(devices as f64))
+        .sum();
+    let unique = stat(&s, "soc.unique");
+    assert!(
+        (unique - expected).abs() < expected * 0.03,
+        "{unique} SoCs seen, {expected:.0} expected"
+    );
+    assert!(stat(&s, "soc.over_1pct_count") >= 27.0 && stat(&s, "soc.over_1pct_count") <= 33.0);
+    // Headline numbers the issue names are all there.
+    for k in [
+        "gpu.ratio_ge_1x_share",
+        "gpu.api_share.gles3.2",
+        "gpu.api_share.vulkan",
+        "cpu.uarch_share.cortex-a73",
+        "int8.speedup_median.dotprod",
+        "variability.cv_median",
+        "throttle.median",
+        "big_little.median_ratio",
+    ] {
+        stat(&s, k);
+    }
+    assert!(s["stats"]["priorities.top"]["kernel"].is_string());
+    // Dot product helps int8 (the model says so; the analysis must find it).
+    assert!(
+        stat(&s, "int8.speedup_median.dotprod") > stat(&s, "int8.speedup_median.no_dotprod") + 0.5
+    );
+    assert!(s["findings"].as_array().is_some_and(|f| f.len() >= 5));
+
+    // The report: every chart as PNG and SVG, embedded in the HTML, every table as CSV.
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let charts: Vec<PathBuf> = std::fs::read_dir(out.join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    assert!(charts.len() >= 12, "{} charts", charts.len());
+    assert_eq!(
+        html.matches("src=\"data:image/png;base64,").count(),
+        charts.len()
+    );
+    assert!(!html.contains("<script"), "the report needs no scripts");
+    for png in &charts {
+        assert_eq!(
+            png_size(&std::fs::read(png).unwrap()),
+            (1000, 560),
+            "{}",
+            png.display()
+        );
+        let stem = png.file_stem().unwrap().to_string_lossy();
+        let svg = std::fs::read_to_string(png.with_extension("svg")).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("</svg>"), "{stem}.svg");
+        assert!(
+            md.contains(&format!("charts/{stem}.png")),
+            "report.md lacks {stem}"
+        );
+    }
+    for t in [
+        "soc_share",
+        "cpu_uarch",
+        "cpu_design_year",
+        "cpu_peak_by_soc",
+        "gpu_cpu_ratio",
+        "gpu_api",
+        "priorities",
+    ] {
+        let csv = std::fs::read_to_string(out.join("tables").join(format!("{t}.csv"))).unwrap();
+        assert!(csv.lines().count() > 1, "{t}.csv is empty");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Post a simulated fleet over HTTP, export, post more, export again.
+fn collector_to_report(backend: &Backend, name: &str) {
+    let c = Collector::start_on(backend, name, &[]);
+    let dir = tmp(name);
+    let (data, out) = (dir.join("data"), dir.join("report"));
+    let token = c.dir.join("ingest.tok");
+    let url = format!("http://{}", c.addr);
+    let post = |n: &str, seed: &str| {
+        ok(&[
+            "simulate",
+            "--devices",
+            n,
+            "--seed",
+            seed,
+            "--collector",
+            &url,
+            "--token-file",
+            token.to_str().unwrap(),
+        ])
+    };
+    post("400", "11");
+    let first = c.stored();
+    assert!(first >= 400, "{first} reports stored");
+
+    let text = ok(&["export", "--db", &c.db, "--out", data.to_str().unwrap()]);
+    assert!(
+        text.contains(&format!("exported {first} reports")),
+        "{text}"
+    );
+    assert_eq!(rows(&data, "devices"), first);
+    let results_after_first = rows(&data, "results");
+    assert!(results_after_first > first * 20);
+
+    // An interrupted earlier run left a part above the recorded sequence: it goes.
+    let orphan = data.join("devices/date=2026-11-01/part-000099999999-000099999999.parquet");
+    std::fs::write(&orphan, b"half a file").unwrap();
+
+    post("150", "12");
+    let total = c.stored();
+    let text = ok(&["export", "--db", &c.db, "--out", data.to_str().unwrap()]);
+    assert!(
+        text.contains(&format!("exported {} reports", total - first)),
+        "{text}"
+    );
+    assert!(!orphan.exists(), "the orphan part was not removed");
+    assert_eq!(
+        rows(&data, "devices"),
+        total,
+        "each report exported exactly once"
+    );
+    assert!(rows(&data, "results") > results_after_first);
+    let text = ok(&["export", "--db", &c.db, "--out", data.to_str().unwrap()]);
+    assert!(text.contains("exported 0 reports"), "{text}");
+
+    // The same directory cannot take another store's reports.
+    let other = format!("sqlite://{}", dir.join("other.db").display());
+    let (code, _, err) = fleetscope(&["export", "--db", &other, "--out", data.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("use another --out"), "{err}");
+    assert_eq!(rows(&data, "devices"), total);
+
+    // The report counts devices, not reports: 550 simulated devices.
+    ok(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(stats(&out)["devices"].as_u64(), Some(550));
+    // --db exports into OUT/data and reports in one step.
+    let out2 = dir.join("report2");
+    ok(&["report", "--db", &c.db, "--out", out2.to_str().unwrap()]);
+    assert_eq!(stats(&out2)["devices"].as_u64(), Some(550));
+    assert_eq!(rows(&out2.join("data"), "devices"), total);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sqlite_collector_to_parquet_to_report() {
+    collector_to_report(&Backend::Sqlite, "an-sqlite");
+}
+
+#[test]
+fn postgres_collector_to_parquet_to_report() {
+    match std::env::var("FLEETSCOPE_TEST_PG") {
+        Ok(url) if !url.is_empty() => collector_to_report(&Backend::Postgres(url), "an-pg"),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must provide PostgreSQL: run the tests through scripts/test.sh"
+            );
+            eprintln!("SKIPPED: FLEETSCOPE_TEST_PG is not set (scripts/test.sh starts PostgreSQL and sets it)");
+        }
+    }
+}
+
+#[test]
+fn fixture_identities_join_the_simulated_fleet() {
+    let Some(shared) = common::shared_datasets() else {
+        return;
+    };
+    let fixtures = common::device_fixtures(&shared);
+    let dir = tmp("fixtures");
+    let data = dir.join("data");
+    ok(&[
+        "simulate",
+        "--devices",
+        "50",
+        "--fixtures",
+        shared.join("devices").to_str().unwrap(),
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    let df = fleetscope::analysis::scan(&data, "devices")
+        .unwrap()
+        .filter(col("device_hash").str().starts_with(lit("fixture-")))
+        .select([col("device_hash"), col("soc_key")])
+        .collect()
+        .unwrap();
+    assert_eq!(df.height(), fixtures.len(), "one report per fixture");
+    // Their SoC is what identification says about the snapshot.
+    let (name, path) = &fixtures[0];
+    let id = fleetscope::probe::identify::identify(
+        &fleetscope::probe::identify::load_fixture(path).unwrap(),
+    );
+    let want = id
+        .soc
+        .chipset
+        .or(id.soc.name)
+        .unwrap_or_else(|| "unknown".into());
+    let hashes: Vec<Option<String>> = fleetscope::analysis::strs(&df, "device_hash").unwrap();
+    let keys: Vec<Option<String>> = fleetscope::analysis::strs(&df, "soc_key").unwrap();
+    let i = hashes
+        .iter()
+        .position(|h| h.as_deref() == Some(&format!("fixture-{name}")))
+        .unwrap();
+    assert_eq!(keys[i].as_deref(), Some(want.as_str()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = tmp("bad");
+    let (code, _, err) = fleetscope(&[
+        "report",
+        "--data",
+        dir.join("nothing").to_str().unwrap(),
+        "--out",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("has no devices/ table") && err.contains("fleetscope export"),
+        "{err}"
+    );
+    let (code, _, err) = fleetscope(&[
+        "simulate",
+        "--devices",
+        "0",
+        "--out",
+        dir.join("d").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--devices"), "{err}");
+    let (code, _, err) = fleetscope(&[
+        "export",
+        "--db",
+        "mysql://x",
+        "--out",
+        dir.join("e").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("sqlite://"), "{err}");
+    // A damaged Parquet file is named, not panicked on.
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("devices/date=2026-11-01")).unwrap();
+    std::fs::create_dir_all(data.join("results/date=2026-11-01")).unwrap();
+    std::fs::write(
+        data.join("devices/date=2026-11-01/part-1-1.parquet"),
+        b"not parquet",
+    )
+    .unwrap();
+    let (code, _, err) = fleetscope(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        dir.join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("fleetscope:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
