@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the static aarch64 on-device probe:
-#   target/aarch64-unknown-linux-musl/release/fleetscope-probe
+#   target/aarch64-unknown-linux-musl/probe/fleetscope-probe
 # It runs on aarch64 Linux and, being static, under `adb shell` on Android too.
 # musl keeps the static binary small (glibc static is ~0.6 MB larger).
 # (For a bionic build that can also dlopen the GPU libraries, see README: cargo-ndk.)
@@ -18,6 +18,6 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
 fi
 
 # .cargo/config.toml sets the linker and +crt-static for this target.
-cargo build --release --locked --target aarch64-unknown-linux-musl --no-default-features --bin fleetscope-probe
-bin=target/aarch64-unknown-linux-musl/release/fleetscope-probe
+cargo build --profile probe --locked --target aarch64-unknown-linux-musl --no-default-features --bin fleetscope-probe
+bin=target/aarch64-unknown-linux-musl/probe/fleetscope-probe
 echo "built $bin ($(stat -c %s "$bin") bytes, $(file -b "$bin" | cut -d, -f1-2))"

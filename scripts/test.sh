@@ -13,6 +13,9 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 [ -e /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 ] || [ "$(uname -m)" != x86_64 ] || need_apt+=(ocl-icd-libopencl1 pocl-opencl-icd)
 # The real adb client (fleetscope devices is tested against it with no phone attached).
 command -v adb >/dev/null || need_apt+=(adb)
+# Headless Chromium and Node.js for the report's browser test.
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
@@ -33,7 +36,7 @@ command -v qemu-aarch64-static >/dev/null || {
   [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static
 }
 bash scripts/build-arm64.sh
-probe=target/aarch64-unknown-linux-musl/release/fleetscope-probe
+probe=target/aarch64-unknown-linux-musl/probe/fleetscope-probe
 size=$(stat -c %s "$probe")
 echo "aarch64 probe: $size bytes (budget 2000000)"
 [ "$size" -le 2000000 ] || { echo "the aarch64 probe is over its 2 MB budget" >&2; exit 1; }
@@ -44,6 +47,21 @@ export FLEETSCOPE_TEST_PG
 echo "PostgreSQL for the tests: $FLEETSCOPE_TEST_PG"
 
 cargo test --locked --all-targets
+
+# The analyst's report end to end, checked by two independent engines: a simulated
+# fleet plus the real fixture identities, its report, DuckDB recomputing the headline
+# numbers from the Parquet data, and the page opened in headless Chromium (the
+# screenshot stays in target/ci-artifacts/).
+python3 -c "import duckdb" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check duckdb==2.0.1
+art=target/ci-artifacts
+rm -rf "$art/data" "$art/report"; mkdir -p "$art"
+fixtures=()
+[ -d ../shared/datasets/devices ] && fixtures=(--fixtures ../shared/datasets/devices)
+target/debug/fleetscope simulate --devices 20000 --seed 5 "${fixtures[@]}" --out "$art/data"
+target/debug/fleetscope report --data "$art/data" --out "$art/report"
+python3 scripts/crosscheck_duckdb.py "$art/data" "$art/report"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+node tests/browser/check_report.mjs "$art/report" "$art/report.png"
 
 # The kernel self-test of the ARM probe on a core without dot product (Cortex-A53)
 # and on one with dotprod, i8mm and fp16 (max).

@@ -39,7 +39,7 @@ shapes = [{ iters = 2000 }]
 
 fn arm_probe() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/aarch64-unknown-linux-musl/release/fleetscope-probe");
+        .join("target/aarch64-unknown-linux-musl/probe/fleetscope-probe");
     let qemu = Command::new("qemu-aarch64-static")
         .arg("--version")
         .output()

@@ -16,6 +16,9 @@ pub(crate) struct Str(StringChunkedBuilder);
 pub(crate) struct I64(PrimitiveChunkedBuilder<Int64Type>);
 pub(crate) struct F64(PrimitiveChunkedBuilder<Float64Type>);
 pub(crate) struct Bool(BooleanChunkedBuilder);
+/// A low-cardinality string (kernel, dtype, shape, core): stored as a Parquet
+/// dictionary and read back by polars as a categorical, 4 bytes a row in memory.
+pub(crate) struct Cat(Str);
 
 impl Str {
     fn new(name: &str) -> Self {
@@ -26,6 +29,19 @@ impl Str {
     }
     fn finish(self) -> Column {
         self.0.finish().into_series().into_column()
+    }
+}
+impl Cat {
+    fn new(name: &str) -> Self {
+        Cat(Str::new(name))
+    }
+    fn push(&mut self, v: Option<&str>) {
+        self.0.push(v)
+    }
+    fn finish(self) -> Column {
+        let strings = self.0.finish();
+        let cat = DataType::from_categories(Categories::global());
+        strings.cast(&cat).unwrap_or(strings)
     }
 }
 impl I64 {
@@ -100,10 +116,10 @@ table!(
     /// One row per kernel measurement (or skipped kernel).
     Results {
         report_id: Str, seq: I64, device_hash: Str,
-        kernel: Str, dtype: Str, shape: Str, threads: I64,
-        cluster: I64, uarch: Str, role: Str, path: Str, ops: I64,
+        kernel: Cat, dtype: Cat, shape: Cat, threads: I64,
+        cluster: I64, uarch: Cat, role: Cat, path: Cat, ops: I64,
         min_us: F64, p50_us: F64, p99_us: F64, mean_us: F64, cv: F64, gops: F64,
-        freq_khz: I64, temp_before_c: F64, temp_after_c: F64, skipped: Str,
+        freq_khz: I64, temp_before_c: F64, temp_after_c: F64, skipped: Cat,
     }
 );
 
@@ -162,19 +178,20 @@ fn dtype_name(d: Dtype) -> &'static str {
 
 /// `{k: 512, m: 512, n: 512}` -> `k=512,m=512,n=512` (keys in order; `-` when empty).
 pub fn shape_key(shape: &BTreeMap<String, u64>) -> String {
-    if shape.is_empty() {
-        return "-".into();
-    }
     let mut s = String::new();
-    for (i, (k, v)) in shape.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(k);
-        s.push('=');
-        s.push_str(&v.to_string());
-    }
+    shape_key_into(&mut s, shape);
     s
+}
+
+fn shape_key_into(s: &mut String, shape: &BTreeMap<String, u64>) {
+    use std::fmt::Write as _;
+    s.clear();
+    if shape.is_empty() {
+        s.push('-');
+    }
+    for (i, (k, v)) in shape.iter().enumerate() {
+        let _ = write!(s, "{}{k}={v}", if i > 0 { "," } else { "" });
+    }
 }
 
 /// The SoC a device is counted under: chipset, else marketing name, else `unknown`.
@@ -299,7 +316,9 @@ fn write_part(dir: &Path, name: &str, df: &mut DataFrame) -> PolarsResult<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
     let file = std::fs::File::create(&tmp)?;
     ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
+        .with_compression(ParquetCompression::Zstd(
+            polars::polars_utils::compression::ZstdLevel::try_new(1).ok(),
+        ))
         .with_statistics(StatisticsOptions::default())
         .finish(df)?;
     std::fs::rename(&tmp, dir.join(name))?;
@@ -394,6 +413,7 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
     d.errors.push(Some(rep.errors.len() as i64));
     d.rows += 1;
 
+    let mut shape = String::new();
     for k in &rep.results {
         let ci = k
             .cpus
@@ -405,7 +425,8 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
         r.device_hash.push(hash);
         r.kernel.push(Some(&k.kernel));
         r.dtype.push(k.dtype.map(dtype_name));
-        r.shape.push(Some(&shape_key(&k.shape)));
+        shape_key_into(&mut shape, &k.shape);
+        r.shape.push(Some(&shape));
         r.threads.push(Some(i64::from(k.threads)));
         r.cluster.push(ci.map(|i| i as i64));
         r.uarch

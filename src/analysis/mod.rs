@@ -11,16 +11,93 @@ pub use export::{export, ExportSummary};
 pub use stats::{analyse, f64s, strs, Analysis, Table};
 
 use polars::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The fleet as the statistics see it.
 pub struct Fleet {
     /// One row per device: its latest report.
     pub devices: DataFrame,
-    /// Kernel results of those latest reports only (lazy: a scan of the dataset).
-    pub results: LazyFrame,
     /// Number of devices.
     pub n: f64,
+    /// The results part files, in batches of about `BATCH_BYTES`.
+    batches: Vec<Vec<PathBuf>>,
+}
+
+/// Parquet bytes of results read per batch: bounds memory whatever the fleet size.
+const BATCH_BYTES: u64 = 192 << 20;
+
+impl Fleet {
+    /// Run `query` over the results of the latest reports, one batch of part files at a
+    /// time, and stack what it returns. A report's results all live in one part file,
+    /// so a query may group by `seq` freely.
+    pub fn per_batch(&self, query: impl Fn(LazyFrame) -> LazyFrame) -> PolarsResult<DataFrame> {
+        let latest = self.devices.clone().lazy().select([col("seq")]);
+        let mut out: Option<DataFrame> = None;
+        for files in &self.batches {
+            let scans = files
+                .iter()
+                .map(|f| {
+                    LazyFrame::scan_parquet(
+                        PlRefPath::new(f.to_string_lossy().as_ref()),
+                        ScanArgsParquet::default(),
+                    )
+                })
+                .collect::<PolarsResult<Vec<_>>>()?;
+            let results = concat(scans, UnionArgs::default())?.join(
+                latest.clone(),
+                [col("seq")],
+                [col("seq")],
+                JoinArgs::new(JoinType::Semi),
+            );
+            let df = stats::stream(query(results))?;
+            match out.as_mut() {
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+                None => out = Some(df),
+            }
+        }
+        match out {
+            Some(mut df) => {
+                df.rechunk_mut();
+                Ok(df)
+            }
+            None => Err(polars_err!(NoData: "the dataset has no results part files")),
+        }
+    }
+}
+
+/// `DIR/results/*/*.parquet`, sorted, cut into batches of about `BATCH_BYTES`.
+fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, String> {
+    let root = dir.join("results");
+    let mut files: Vec<(PathBuf, u64)> = Vec::new();
+    let parts =
+        std::fs::read_dir(&root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    for part in parts.flatten() {
+        let Ok(inner) = std::fs::read_dir(part.path()) else {
+            continue;
+        };
+        for f in inner.flatten() {
+            let p = f.path();
+            if p.extension().is_some_and(|x| x == "parquet") {
+                files.push((p, f.metadata().map_or(0, |m| m.len())));
+            }
+        }
+    }
+    files.sort();
+    let mut batches: Vec<Vec<PathBuf>> = Vec::new();
+    let mut size = u64::MAX;
+    for (p, len) in files {
+        if size >= BATCH_BYTES {
+            batches.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        if let Some(b) = batches.last_mut() {
+            b.push(p);
+        }
+    }
+    Ok(batches)
 }
 
 /// Columns of `devices` the statistics use.
@@ -64,17 +141,13 @@ pub fn load(dir: &Path) -> Result<Fleet, String> {
             dir.display()
         ));
     }
-    let latest = devices.clone().lazy().select([col("seq")]);
-    let results = scan(dir, "results")?.join(
-        latest,
-        [col("seq")],
-        [col("seq")],
-        JoinArgs::new(JoinType::Semi),
-    );
+    // A dataset without its results table is refused with the same clear error.
+    let _ = scan(dir, "results")?;
+    let batches = result_batches(dir)?;
     let n = devices.height() as f64;
     Ok(Fleet {
         devices,
-        results,
         n,
+        batches,
     })
 }

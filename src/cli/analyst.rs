@@ -136,8 +136,21 @@ pub fn report(data: Option<&Path>, db: Option<&str>, out: &Path) -> Result<Strin
 /// with the headline findings.
 pub fn build(dir: &Path, source: &str, out: &Path) -> Result<String, String> {
     let bar = progress::spinner("analysing");
-    let analysis =
-        crate::analysis::analyse(dir, &|step| bar.set_message(format!("analysing: {step}")))?;
+    // FLEETSCOPE_TIMINGS=1 prints when each step starts and the peak RSS so far.
+    let timings = std::env::var_os("FLEETSCOPE_TIMINGS").is_some();
+    let t0 = Instant::now();
+    let step = |what: &str| {
+        if timings {
+            eprintln!(
+                "{:7.2} s  peak RSS {:>6} MB  {what}",
+                t0.elapsed().as_secs_f64(),
+                peak_rss_mb()
+            );
+        }
+        bar.set_message(format!("analysing: {what}"))
+    };
+    let analysis = crate::analysis::analyse(dir, &step)?;
+    step("charts and pages");
     bar.set_message("drawing charts");
     let written = crate::render::write_report(
         &analysis,
@@ -159,4 +172,17 @@ pub fn build(dir: &Path, source: &str, out: &Path) -> Result<String, String> {
         text += &format!("  {}. {f}\n", i + 1);
     }
     Ok(text)
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), in MB; 0 where unknown.
+fn peak_rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
 }

@@ -141,7 +141,7 @@ pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, String>
     };
     let built = target_dir
         .join(triple)
-        .join("release")
+        .join("probe")
         .join("fleetscope-probe");
     if built.is_file() {
         Ok(built)

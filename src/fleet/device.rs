@@ -334,6 +334,7 @@ impl<'a> Generator<'a> {
                 .uarch(&spec.uarch)
                 .is_some_and(|u| u.pipeline == "in-order");
             let core_gflops = flops_per_cycle(&spec.uarch) * spec.max_mhz as f64 / 1e3;
+            let path = format!("{}-model", spec.uarch);
             let thread_counts: &[u32] = if ci == big && spec.count > 1 {
                 &[1, spec.count]
             } else {
@@ -407,7 +408,7 @@ impl<'a> Generator<'a> {
                         cv,
                     };
                     k.ops = Some(case.ops);
-                    k.path = Some(format!("{}-model", spec.uarch));
+                    k.path = Some(path.clone());
                     k.samples = Some(10);
                     k.gops = Some((case.ops as f64 / (p50 * 1e3) * 100.0).round() / 100.0);
                     k.latency_us = Some(lat);

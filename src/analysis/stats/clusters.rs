@@ -1,12 +1,11 @@
 //! Big versus little cluster: single-thread throughput ratio per core pairing.
 
-use super::{f64s, pick, stream, Analysis, Fleet};
+use super::{f64s, pick, Analysis, Fleet};
 use polars::prelude::*;
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
-    let pairs = stream(
-        f.results
-            .clone()
+    let pairs = f.per_batch(|results| {
+        results
             .filter(
                 col("threads")
                     .eq(lit(1))
@@ -17,8 +16,8 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
             .agg([pick("gops", "role", "big"), pick("gops", "role", "little")])
             .filter(col("big").is_not_null().and(col("little").is_not_null()))
             .group_by([col("seq")])
-            .agg([(col("big") / col("little")).median().alias("ratio")]),
-    )?;
+            .agg([(col("big") / col("little")).median().alias("ratio")])
+    })?;
     let devices = f.devices.clone().lazy().select([
         col("seq"),
         col("big_uarch").fill_null(lit("unknown")),

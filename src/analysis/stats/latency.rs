@@ -1,6 +1,6 @@
 //! Latency distribution per kernel by device tier (terciles of theoretical CPU peak).
 
-use super::{f64s, one_thread_fastest, stream, Analysis, Fleet};
+use super::{f64s, kernel_in, one_thread_fastest, Analysis, Fleet};
 use polars::prelude::*;
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
@@ -25,12 +25,11 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
             .otherwise(lit("3 high"))
             .alias("tier"),
     ]);
-    let df = stream(
-        f.results
-            .clone()
+    let rows = f.per_batch(|results| {
+        results
             .filter(
                 one_thread_fastest()
-                    .and(col("kernel").str().starts_with(lit("peak")).not())
+                    .and(kernel_in(&["peak_fma", "peak_dot"]).not())
                     .and(col("p50_us").is_not_null()),
             )
             .select([
@@ -40,28 +39,31 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
                 col("shape"),
                 col("p50_us"),
             ])
-            .join(
-                tiers,
-                [col("seq")],
-                [col("seq")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .group_by([col("kernel"), col("dtype"), col("shape"), col("tier")])
-            .agg([
-                len().cast(DataType::Int64).alias("devices"),
-                col("p50_us")
-                    .quantile(lit(0.1), QuantileMethod::Linear)
-                    .alias("p10_us"),
-                col("p50_us").median().alias("p50_us"),
-                col("p50_us")
-                    .quantile(lit(0.9), QuantileMethod::Linear)
-                    .alias("p90_us"),
-            ])
-            .sort(
-                ["kernel", "dtype", "shape", "tier"],
-                SortMultipleOptions::default(),
-            ),
-    )?;
+    })?;
+    let df = rows
+        .lazy()
+        .join(
+            tiers,
+            [col("seq")],
+            [col("seq")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("kernel"), col("dtype"), col("shape"), col("tier")])
+        .agg([
+            len().cast(DataType::Int64).alias("devices"),
+            col("p50_us")
+                .quantile(lit(0.1), QuantileMethod::Linear)
+                .alias("p10_us"),
+            col("p50_us").median().alias("p50_us"),
+            col("p50_us")
+                .quantile(lit(0.9), QuantileMethod::Linear)
+                .alias("p90_us"),
+        ])
+        .sort(
+            ["kernel", "dtype", "shape", "tier"],
+            SortMultipleOptions::default(),
+        )
+        .collect()?;
     a.add(
         "latency_by_tier",
         "Kernel latency by device tier",

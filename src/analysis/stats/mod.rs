@@ -86,6 +86,7 @@ const UNITS: &[(&str, Unit)] = &[
 
 /// Load the dataset in `dir` and compute every statistic.
 pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, String> {
+    progress("loading devices");
     let fleet = load(dir)?;
     let mut a = Analysis {
         devices: fleet.n as u64,
@@ -101,7 +102,7 @@ pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, String> 
 }
 
 /// Collect with the streaming engine (bounded memory on large scans).
-fn stream(lf: LazyFrame) -> PolarsResult<DataFrame> {
+pub(super) fn stream(lf: LazyFrame) -> PolarsResult<DataFrame> {
     // One query without sinks always yields a single frame.
     Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
 }
@@ -171,7 +172,7 @@ fn findings(a: &Analysis) -> Vec<String> {
     ) {
         let share = top.get("share").and_then(Value::as_f64).unwrap_or(0.0);
         out.push(format!(
-            "Old cores dominate: {} is the primary core of {} of devices, and {} of primary cores were designed in 2012 or earlier.",
+            "Primary CPU cores: {} on {} of devices; {} of primary cores were designed in 2012 or earlier.",
             top.get("uarch").and_then(Value::as_str).unwrap_or("?"),
             pct(share),
             pct(old)
@@ -183,7 +184,7 @@ fn findings(a: &Analysis) -> Vec<String> {
         n("gpu.ratio_ge_3x_share"),
     ) {
         out.push(format!(
-            "GPUs rarely beat CPUs by much: median GPU/CPU peak ratio {m:.2}x; the GPU peak is >= 2x the CPU on {} and >= 3x on {} of devices.",
+            "GPU versus CPU: median GPU/CPU theoretical peak ratio {m:.2}x; the GPU peak is >= 2x the CPU's on {} and >= 3x on {} of devices.",
             pct(r2),
             pct(r3)
         ));
@@ -193,7 +194,7 @@ fn findings(a: &Analysis) -> Vec<String> {
         n("int8.speedup_median.no_dotprod"),
     ) {
         out.push(format!(
-            "int8 pays everywhere, most with dot product: median int8/f32 speedup (GEMM and conv, one thread) {d:.2}x on dot-product cores, {nd:.2}x without."
+            "int8 versus f32: median speedup (GEMM and 3x3 conv, one thread, fastest cluster) {d:.2}x on cores with dot product, {nd:.2}x without."
         ));
     }
     if let Some(p) = a.stats.get("priorities.top") {

@@ -1,22 +1,21 @@
 //! Fig. 1: peak multi-core CPU GFLOPS per SoC by release year, theoretical and measured.
 
-use super::{f64s, stream, Analysis, Fleet};
+use super::{f64s, Analysis, Fleet};
 use polars::prelude::*;
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
     // Measured: the best f32 peak-FMA rate a device reached on one cluster with all of
     // its cores (the suite's multi-threaded peak probe).
-    let measured = stream(
-        f.results
-            .clone()
+    let measured = f.per_batch(|results| {
+        results
             .filter(
                 col("kernel")
                     .eq(lit("peak_fma"))
                     .and(col("gops").is_not_null()),
             )
             .group_by([col("seq")])
-            .agg([col("gops").max().alias("measured_gflops")]),
-    )?;
+            .agg([col("gops").max().alias("measured_gflops")])
+    })?;
     let df = f
         .devices
         .clone()

@@ -1,7 +1,7 @@
 //! Optimisation priorities: (core type, kernel, dtype) ranked by fleet-wide latency
 //! weight (device share x time), with the share of the fleet each would help.
 
-use super::{f64s, kernel_in, one_thread_fastest, stream, strs, Analysis, Fleet};
+use super::{f64s, kernel_in, one_thread_fastest, strs, Analysis, Fleet};
 use polars::prelude::*;
 use serde_json::json;
 
@@ -10,17 +10,16 @@ use serde_json::json;
 const KERNELS: &[&str] = &["gemm", "conv3x3", "dwconv3x3", "gemv"];
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
-    let per_device = stream(
-        f.results
-            .clone()
+    let per_device = f.per_batch(|results| {
+        results
             .filter(
                 one_thread_fastest()
                     .and(kernel_in(KERNELS))
                     .and(col("p50_us").is_not_null()),
             )
             .group_by([col("seq"), col("kernel"), col("dtype")])
-            .agg([col("p50_us").sum().alias("us")]),
-    )?;
+            .agg([col("p50_us").sum().alias("us")])
+    })?;
     let devices = f.devices.clone().lazy().select([
         col("seq"),
         col("big_uarch").fill_null(lit("unknown")).alias("uarch"),

@@ -1,7 +1,7 @@
 //! int8 over f32 speedup by core microarchitecture and by ISA feature (dot product),
 //! from the same kernel and shape on the same (fastest) cluster, one thread.
 
-use super::{f64s, kernel_in, one_thread_fastest, pick, stream, Analysis, Fleet};
+use super::{f64s, kernel_in, one_thread_fastest, pick, Analysis, Fleet};
 use polars::prelude::*;
 
 const KERNELS: &[&str] = &["gemm", "conv3x3", "dwconv3x3", "gemv", "mobilenet_v2"];
@@ -23,9 +23,8 @@ fn summary(df: LazyFrame, by: Vec<Expr>) -> PolarsResult<DataFrame> {
 }
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
-    let pairs = stream(
-        f.results
-            .clone()
+    let pairs = f.per_batch(|results| {
+        results
             .filter(
                 one_thread_fastest()
                     .and(kernel_in(KERNELS))
@@ -38,8 +37,8 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
             ])
             .filter(col("f32").is_not_null().and(col("i8").is_not_null()))
             .group_by([col("seq"), col("kernel")])
-            .agg([(col("f32") / col("i8")).mean().alias("speedup")]),
-    )?;
+            .agg([(col("f32") / col("i8")).mean().alias("speedup")])
+    })?;
     let devices = f.devices.clone().lazy().select([
         col("seq"),
         col("big_uarch").fill_null(lit("unknown")).alias("uarch"),

@@ -1,40 +1,51 @@
 //! Run-to-run variability per kernel: coefficient of variation and p99/p50.
 
-use super::{f64s, stream, Analysis, Fleet};
+use super::{f64s, Analysis, Fleet};
 use polars::prelude::*;
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
-    let measured = f
-        .results
-        .clone()
-        .filter(col("cv").is_not_null().and(col("p50_us").gt(lit(0.0))));
-    let df = stream(
-        measured
-            .clone()
-            .with_column((col("p99_us") / col("p50_us")).alias("tail"))
-            .group_by([col("kernel"), col("dtype")])
-            .agg([
-                len().cast(DataType::Int64).alias("runs"),
-                col("cv").median().alias("cv_median"),
-                col("cv")
-                    .quantile(lit(0.9), QuantileMethod::Linear)
-                    .alias("cv_p90"),
-                col("tail").median().alias("p99_p50_median"),
-                col("tail")
-                    .quantile(lit(0.9), QuantileMethod::Linear)
-                    .alias("p99_p50_p90"),
-                col("cv")
-                    .gt(lit(0.05))
-                    .cast(DataType::Float64)
-                    .mean()
-                    .alias("share_cv_over_5pct"),
+    // Compact (4-byte values, categorical keys) before the exact quantiles.
+    let runs = f.per_batch(|results| {
+        results
+            .filter(col("cv").is_not_null().and(col("p50_us").gt(lit(0.0))))
+            .select([
+                col("kernel"),
+                col("dtype"),
+                col("cv").cast(DataType::Float32),
+                (col("p99_us") / col("p50_us"))
+                    .cast(DataType::Float32)
+                    .alias("tail"),
             ])
-            .sort(["kernel", "dtype"], SortMultipleOptions::default()),
-    )?;
-    let all = stream(measured.select([
-        col("cv").median().alias("cv"),
-        (col("p99_us") / col("p50_us")).median().alias("tail"),
-    ]))?;
+    })?;
+    let df = runs
+        .clone()
+        .lazy()
+        .group_by([col("kernel"), col("dtype")])
+        .agg([
+            len().cast(DataType::Int64).alias("runs"),
+            col("cv").median().alias("cv_median"),
+            col("cv")
+                .quantile(lit(0.9), QuantileMethod::Linear)
+                .alias("cv_p90"),
+            col("tail").median().alias("p99_p50_median"),
+            col("tail")
+                .quantile(lit(0.9), QuantileMethod::Linear)
+                .alias("p99_p50_p90"),
+            col("cv")
+                .gt(lit(0.05))
+                .cast(DataType::Float64)
+                .mean()
+                .alias("share_cv_over_5pct"),
+        ])
+        .sort(["kernel", "dtype"], SortMultipleOptions::default())
+        .collect()?;
+    let all = runs
+        .lazy()
+        .select([
+            col("cv").median().alias("cv"),
+            col("tail").median().alias("tail"),
+        ])
+        .collect()?;
     if let Some(Some(v)) = f64s(&all, "cv")?.first() {
         a.stat("variability.cv_median", *v);
     }
