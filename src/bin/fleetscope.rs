@@ -1,5 +1,8 @@
 //! `fleetscope`: every host-side subcommand.
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     fleetscope::cli::main()
 }
