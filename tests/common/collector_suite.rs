@@ -588,6 +588,33 @@ pub fn batches_are_stored_whole(b: &Backend) {
         .iter()
         .all(|x| x["status"] == "duplicate"));
     assert_eq!(c.stored(), 5);
+
+    // One batch holding a new report twice, a stored one, and a changed copy of a
+    // stored id: stored once, then duplicate, duplicate, conflict, in batch order.
+    let fresh = sample_report();
+    let mut changed = reports[1].clone();
+    changed["probe_version"] = Value::from("9.9.9");
+    let mixed = [&fresh, &fresh, &reports[0], &changed];
+    let body: String = mixed
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    let head = format!("POST /v1/reports:batch HTTP/1.1\nHost: x\nContent-Length: {}\nContent-Type: application/x-ndjson\nAuthorization: Bearer {INGEST}", body.len());
+    let r = request(&c.addr, &head, body.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    let results = r.json()["results"].as_array().unwrap().clone();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|x| x["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["stored", "duplicate", "duplicate", "conflict"],
+        "{results:?}"
+    );
+    assert!(results[0]["seq"].is_i64(), "{results:?}");
+    assert_eq!(results[0]["seq"], results[1]["seq"]);
+    assert_eq!(c.stored(), 6);
 }
 
 pub fn slow_bodies_time_out_and_overload_sheds(b: &Backend) {

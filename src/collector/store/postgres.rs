@@ -3,7 +3,6 @@
 //! Migrations run under an advisory lock so nodes starting together migrate once.
 
 use super::{DeviceRow, Incoming, Outcome, Store, StoreError};
-use postgres::types::ToSql;
 use postgres::{Client, NoTls};
 use std::sync::Mutex;
 
@@ -105,83 +104,75 @@ fn migrate(c: &mut Client) -> Result<(), StoreError> {
 }
 
 impl Store for PgStore {
+    /// Set-based: one INSERT of every report (unnest, ON CONFLICT DO NOTHING), one
+    /// look-up of the ids that were already there, one INSERT of every result row and
+    /// one upsert per device: a handful of round trips per group commit, not three per
+    /// report.
     fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut c = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut tx = c.transaction().map_err(err("begin"))?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for inc in batch {
-            let r = &inc.report;
-            // Another node may insert the same id concurrently: let the unique index decide.
-            let inserted = tx
-                .query_opt(
-                    "INSERT INTO reports (report_id, sha256, device_hash, raw) VALUES ($1, $2, $3, $4) ON CONFLICT (report_id) DO NOTHING RETURNING seq",
-                    &[&r.report_id, &inc.sha256, &r.device.device_hash, &inc.canonical],
+        let ids: Vec<&str> = batch.iter().map(|i| i.report.report_id.as_str()).collect();
+        let shas: Vec<&str> = batch.iter().map(|i| i.sha256.as_str()).collect();
+        let hashes: Vec<Option<&str>> = batch
+            .iter()
+            .map(|i| i.report.device.device_hash.as_deref())
+            .collect();
+        let raws: Vec<&str> = batch.iter().map(|i| i.canonical.as_str()).collect();
+        // Another node may insert the same id concurrently: the unique index decides.
+        // Sequences follow batch order (ORDER BY the ordinality).
+        let inserted = tx
+            .query(
+                "INSERT INTO reports (report_id, sha256, device_hash, raw)
+                 SELECT id, sha, dev, raw FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+                   WITH ORDINALITY AS b(id, sha, dev, raw, ord) ORDER BY ord
+                 ON CONFLICT (report_id) DO NOTHING RETURNING report_id, seq",
+                &[&ids, &shas, &hashes, &raws],
+            )
+            .map_err(err("insert reports"))?;
+        let mut new_seq: std::collections::HashMap<String, i64> = inserted
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        // Ids that were stored before (or twice in this batch): their seq and digest.
+        let mut known: std::collections::HashMap<String, (i64, String)> = Default::default();
+        let missing: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !new_seq.contains_key(*id))
+            .collect();
+        if !missing.is_empty() {
+            for r in tx
+                .query(
+                    "SELECT report_id, seq, sha256 FROM reports WHERE report_id = ANY($1)",
+                    &[&missing],
                 )
-                .map_err(err("insert report"))?;
-            let Some(row) = inserted else {
-                let existing = tx
-                    .query_one(
-                        "SELECT seq, sha256 FROM reports WHERE report_id = $1",
-                        &[&r.report_id],
-                    )
-                    .map_err(err("look up report_id"))?;
-                let (seq, sha): (i64, String) = (existing.get(0), existing.get(1));
+                .map_err(err("look up report_id"))?
+            {
+                known.insert(r.get(0), (r.get(1), r.get(2)));
+            }
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut stored: Vec<(&Incoming, i64)> = Vec::new();
+        for inc in batch {
+            let id = inc.report.report_id.as_str();
+            if let Some(seq) = new_seq.remove(id) {
+                // First occurrence in this batch: stored now; later ones compare with it.
+                known.insert(id.to_string(), (seq, inc.sha256.clone()));
+                stored.push((inc, seq));
+                outcomes.push(Outcome::Stored { seq });
+            } else {
+                let (seq, sha) = known.get(id).cloned().ok_or_else(|| {
+                    StoreError(format!("report {id} was neither inserted nor found"))
+                })?;
                 outcomes.push(if sha == inc.sha256 {
                     Outcome::Duplicate { seq }
                 } else {
                     Outcome::Conflict { seq }
                 });
-                continue;
-            };
-            let seq: i64 = row.get(0);
-            for (chunk_no, chunk) in r.results.chunks(64).enumerate() {
-                let mut sql = String::from("INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped) VALUES ");
-                let mut owned: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(chunk.len() * 14);
-                for (i, res) in chunk.iter().enumerate() {
-                    let base = i * 14;
-                    sql += &format!(
-                        "{}({})",
-                        if i > 0 { "," } else { "" },
-                        (1..=14)
-                            .map(|k| format!("${}", base + k))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    );
-                    let l = res.latency_us;
-                    owned.push(Box::new(seq));
-                    owned.push(Box::new((chunk_no * 64 + i) as i32));
-                    owned.push(Box::new(res.kernel.clone()));
-                    owned.push(Box::new(res.dtype.map(|d| format!("{d:?}").to_lowercase())));
-                    owned.push(Box::new(
-                        serde_json::to_string(&res.shape).unwrap_or_default(),
-                    ));
-                    owned.push(Box::new(res.threads as i32));
-                    owned.push(Box::new(
-                        serde_json::to_string(&res.cpus).unwrap_or_default(),
-                    ));
-                    owned.push(Box::new(res.path.clone()));
-                    owned.push(Box::new(res.gops));
-                    owned.push(Box::new(l.map(|l| l.p50)));
-                    owned.push(Box::new(l.map(|l| l.p90)));
-                    owned.push(Box::new(l.map(|l| l.p99)));
-                    owned.push(Box::new(l.map(|l| l.cv)));
-                    owned.push(Box::new(res.skipped.clone()));
-                }
-                let params: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
-                tx.execute(sql.as_str(), &params)
-                    .map_err(err("insert results"))?;
             }
-            if let Some(hash) = &r.device.device_hash {
-                tx.execute(
-                    "INSERT INTO devices (device_hash, model, manufacturer, soc_vendor, soc_chipset, soc_name, reports, last_seq) VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
-                     ON CONFLICT (device_hash) DO UPDATE SET model = EXCLUDED.model, manufacturer = EXCLUDED.manufacturer, soc_vendor = EXCLUDED.soc_vendor,
-                       soc_chipset = EXCLUDED.soc_chipset, soc_name = EXCLUDED.soc_name, reports = devices.reports + 1, last_seq = GREATEST(devices.last_seq, EXCLUDED.last_seq)",
-                    &[hash, &r.device.model, &r.device.manufacturer, &r.soc.vendor, &r.soc.chipset, &r.soc.name, &seq],
-                )
-                .map_err(err("upsert device"))?;
-            }
-            outcomes.push(Outcome::Stored { seq });
         }
+        insert_results(&mut tx, &stored)?;
+        upsert_devices(&mut tx, &stored)?;
         tx.commit().map_err(err("commit"))?;
         Ok(outcomes)
     }
@@ -233,4 +224,103 @@ impl Store for PgStore {
             .get(0);
         Ok(n as u64)
     }
+}
+
+/// Every result row of the newly stored reports in one INSERT (column arrays).
+fn insert_results(
+    tx: &mut postgres::Transaction,
+    stored: &[(&Incoming, i64)],
+) -> Result<(), StoreError> {
+    let n: usize = stored.iter().map(|(i, _)| i.report.results.len()).sum();
+    if n == 0 {
+        return Ok(());
+    }
+    let (mut seq, mut idx, mut kernel, mut dtype, mut shape, mut threads, mut cpus) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut path, mut gops, mut p50, mut p90, mut p99, mut cv, mut skipped) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (inc, s) in stored {
+        for (i, r) in inc.report.results.iter().enumerate() {
+            let l = r.latency_us;
+            seq.push(*s);
+            idx.push(i as i32);
+            kernel.push(r.kernel.as_str());
+            dtype.push(r.dtype.map(|d| format!("{d:?}").to_lowercase()));
+            shape.push(serde_json::to_string(&r.shape).unwrap_or_default());
+            threads.push(r.threads as i32);
+            cpus.push(serde_json::to_string(&r.cpus).unwrap_or_default());
+            path.push(r.path.as_deref());
+            gops.push(r.gops);
+            p50.push(l.map(|l| l.p50));
+            p90.push(l.map(|l| l.p90));
+            p99.push(l.map(|l| l.p99));
+            cv.push(l.map(|l| l.cv));
+            skipped.push(r.skipped.as_deref());
+        }
+    }
+    tx.execute(
+        "INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped)
+         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+                              $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::text[])",
+        &[&seq, &idx, &kernel, &dtype, &shape, &threads, &cpus, &path, &gops, &p50, &p90, &p99, &cv, &skipped],
+    )
+    .map_err(err("insert results"))?;
+    Ok(())
+}
+
+/// One upsert per device of the batch: its latest report's identity, how many reports
+/// it sent, its highest sequence.
+fn upsert_devices(
+    tx: &mut postgres::Transaction,
+    stored: &[(&Incoming, i64)],
+) -> Result<(), StoreError> {
+    let mut by_device: std::collections::BTreeMap<&str, (&Incoming, i64, i64)> = Default::default();
+    for (inc, seq) in stored {
+        if let Some(hash) = inc.report.device.device_hash.as_deref() {
+            let e = by_device.entry(hash).or_insert((inc, *seq, 0));
+            e.2 += 1;
+            if *seq >= e.1 {
+                e.0 = inc;
+                e.1 = *seq;
+            }
+        }
+    }
+    if by_device.is_empty() {
+        return Ok(());
+    }
+    let hashes: Vec<&str> = by_device.keys().copied().collect();
+    let col = |f: &dyn Fn(&crate::schema::Report) -> Option<String>| -> Vec<Option<String>> {
+        by_device.values().map(|(i, _, _)| f(&i.report)).collect()
+    };
+    let model = col(&|r| r.device.model.clone());
+    let manufacturer = col(&|r| r.device.manufacturer.clone());
+    let vendor = col(&|r| r.soc.vendor.clone());
+    let chipset = col(&|r| r.soc.chipset.clone());
+    let name = col(&|r| r.soc.name.clone());
+    let reports: Vec<i64> = by_device.values().map(|v| v.2).collect();
+    let last: Vec<i64> = by_device.values().map(|v| v.1).collect();
+    tx.execute(
+        "INSERT INTO devices (device_hash, model, manufacturer, soc_vendor, soc_chipset, soc_name, reports, last_seq)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+         ON CONFLICT (device_hash) DO UPDATE SET model = EXCLUDED.model, manufacturer = EXCLUDED.manufacturer, soc_vendor = EXCLUDED.soc_vendor,
+           soc_chipset = EXCLUDED.soc_chipset, soc_name = EXCLUDED.soc_name, reports = devices.reports + EXCLUDED.reports,
+           last_seq = GREATEST(devices.last_seq, EXCLUDED.last_seq)",
+        &[&hashes, &model, &manufacturer, &vendor, &chipset, &name, &reports, &last],
+    )
+    .map_err(err("upsert devices"))?;
+    Ok(())
 }
