@@ -115,8 +115,7 @@ pub fn report(data: Option<&Path>, db: Option<&str>, out: &Path) -> Result<Strin
         (Some(d), _) => (d.to_path_buf(), d.display().to_string()),
         (None, Some(url)) => {
             let dir = out.join("data");
-            let sum = crate::analysis::export(url, &dir, &|_| {})?;
-            let _ = sum;
+            crate::analysis::export(url, &dir, &|_| {})?;
             (dir, url.to_string())
         }
         (None, None) => {

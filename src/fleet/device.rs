@@ -3,7 +3,7 @@
 //! efficiency), with run-to-run noise, throttling and field failures.
 
 use super::calibration::Calibration;
-use super::landscape::{flops_per_cycle, SimSoc};
+use super::landscape::{core_speed, flops_per_cycle, SimSoc};
 use crate::catalog;
 use crate::schema::{
     ApiSupport, Cluster, Dtype, Issue, KernelResult, LatencyStats, Report, SuiteRef, TempReading,
@@ -322,10 +322,7 @@ impl<'a> Generator<'a> {
         let f = &self.cal.field;
         let cv_dist = LogNormal::new(f.noise_cv_median.ln(), f.noise_cv_sigma).ok();
         let big = (0..soc.clusters.len())
-            .max_by(|&a, &b| {
-                let s = |c: &catalog::ClusterSpec| flops_per_cycle(&c.uarch) * c.max_mhz as f64;
-                s(&soc.clusters[a]).total_cmp(&s(&soc.clusters[b]))
-            })
+            .max_by(|&a, &b| core_speed(&soc.clusters[a]).total_cmp(&core_speed(&soc.clusters[b])))
             .unwrap_or(0);
         let mt_families = ["gemm", "conv3x3", "peak_fma", "peak_dot", "mobilenet_v2"];
         for (ci, cluster) in r.cpu.clusters.iter().enumerate() {

@@ -79,6 +79,11 @@ pub fn cluster_peak(c: &ClusterSpec) -> f64 {
     flops_per_cycle(&c.uarch) * c.max_mhz as f64 / 1e3 * c.count as f64
 }
 
+/// Single-core speed used to rank clusters: flops/cycle x max clock.
+pub fn core_speed(c: &ClusterSpec) -> f64 {
+    flops_per_cycle(&c.uarch) * c.max_mhz as f64
+}
+
 pub fn flops_per_cycle(uarch: &str) -> f64 {
     catalog::catalog()
         .uarch(uarch)
@@ -89,8 +94,9 @@ pub fn flops_per_cycle(uarch: &str) -> f64 {
 /// The primary cluster as the analysis defines it: most cores, ties to the faster.
 fn primary(clusters: &[ClusterSpec]) -> Option<&ClusterSpec> {
     clusters.iter().max_by(|a, b| {
-        let speed = |c: &ClusterSpec| flops_per_cycle(&c.uarch) * c.max_mhz as f64;
-        a.count.cmp(&b.count).then(speed(a).total_cmp(&speed(b)))
+        a.count
+            .cmp(&b.count)
+            .then(core_speed(a).total_cmp(&core_speed(b)))
     })
 }
 

@@ -231,47 +231,47 @@ fn insert_results(
     tx: &mut postgres::Transaction,
     stored: &[(&Incoming, i64)],
 ) -> Result<(), StoreError> {
-    let n: usize = stored.iter().map(|(i, _)| i.report.results.len()).sum();
-    if n == 0 {
+    // One entry per result row: (seq, index within its report, the result).
+    let rows: Vec<(i64, i32, &crate::schema::KernelResult)> = stored
+        .iter()
+        .flat_map(|(inc, seq)| {
+            let seq = *seq;
+            inc.report
+                .results
+                .iter()
+                .enumerate()
+                .map(move |(i, r)| (seq, i as i32, r))
+        })
+        .collect();
+    if rows.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut idx, mut kernel, mut dtype, mut shape, mut threads, mut cpus) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut path, mut gops, mut p50, mut p90, mut p99, mut cv, mut skipped) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for (inc, s) in stored {
-        for (i, r) in inc.report.results.iter().enumerate() {
-            let l = r.latency_us;
-            seq.push(*s);
-            idx.push(i as i32);
-            kernel.push(r.kernel.as_str());
-            dtype.push(r.dtype.map(|d| format!("{d:?}").to_lowercase()));
-            shape.push(serde_json::to_string(&r.shape).unwrap_or_default());
-            threads.push(r.threads as i32);
-            cpus.push(serde_json::to_string(&r.cpus).unwrap_or_default());
-            path.push(r.path.as_deref());
-            gops.push(r.gops);
-            p50.push(l.map(|l| l.p50));
-            p90.push(l.map(|l| l.p90));
-            p99.push(l.map(|l| l.p99));
-            cv.push(l.map(|l| l.cv));
-            skipped.push(r.skipped.as_deref());
-        }
-    }
+    let column = |f: &dyn Fn(&crate::schema::KernelResult) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter().map(|(_, _, r)| f(r)).collect()
+    };
+    let seq: Vec<i64> = rows.iter().map(|(s, _, _)| *s).collect();
+    let idx: Vec<i32> = rows.iter().map(|(_, i, _)| *i).collect();
+    let kernel: Vec<&str> = rows.iter().map(|(_, _, r)| r.kernel.as_str()).collect();
+    let dtype: Vec<Option<String>> = rows
+        .iter()
+        .map(|(_, _, r)| r.dtype.map(|d| format!("{d:?}").to_lowercase()))
+        .collect();
+    let shape: Vec<String> = rows
+        .iter()
+        .map(|(_, _, r)| serde_json::to_string(&r.shape).unwrap_or_default())
+        .collect();
+    let threads: Vec<i32> = rows.iter().map(|(_, _, r)| r.threads as i32).collect();
+    let cpus: Vec<String> = rows
+        .iter()
+        .map(|(_, _, r)| serde_json::to_string(&r.cpus).unwrap_or_default())
+        .collect();
+    let path: Vec<Option<&str>> = rows.iter().map(|(_, _, r)| r.path.as_deref()).collect();
+    let gops = column(&|r| r.gops);
+    let p50 = column(&|r| r.latency_us.map(|l| l.p50));
+    let p90 = column(&|r| r.latency_us.map(|l| l.p90));
+    let p99 = column(&|r| r.latency_us.map(|l| l.p99));
+    let cv = column(&|r| r.latency_us.map(|l| l.cv));
+    let skipped: Vec<Option<&str>> = rows.iter().map(|(_, _, r)| r.skipped.as_deref()).collect();
     tx.execute(
         "INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped)
          SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
