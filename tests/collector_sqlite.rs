@@ -30,3 +30,84 @@ fn slow_bodies_time_out_and_overload_sheds() {
 fn acknowledged_reports_survive_kill_9() {
     suite::acknowledged_reports_survive_kill_9(&Backend::Sqlite);
 }
+
+/// A database written by the first schema (results with a rowid) is migrated in place
+/// when a newer collector opens it: nothing stored is lost, and new reports land in
+/// the rebuilt table.
+#[test]
+fn a_version_1_database_migrates_without_losing_rows() {
+    use common::http::{sample_report, Collector, READ};
+    let dir = std::env::temp_dir().join(format!("fleetscope-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("ingest.tok"),
+        format!("{}\n", common::http::INGEST),
+    )
+    .unwrap();
+    std::fs::write(dir.join("read.tok"), format!("{READ}\n")).unwrap();
+    let path = dir.join("fleet.db");
+    // Migration 1 as it shipped, with one stored report and its two result rows.
+    let old = sample_report();
+    let old_id = old["report_id"].as_str().unwrap().to_string();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             CREATE TABLE reports (seq INTEGER PRIMARY KEY AUTOINCREMENT, report_id TEXT NOT NULL UNIQUE,
+                 sha256 TEXT NOT NULL, received_at TEXT NOT NULL, device_hash TEXT, raw TEXT NOT NULL);
+             CREATE TABLE devices (device_hash TEXT PRIMARY KEY, model TEXT, manufacturer TEXT, soc_vendor TEXT,
+                 soc_chipset TEXT, soc_name TEXT, reports INTEGER NOT NULL, last_seq INTEGER NOT NULL);
+             CREATE TABLE results (seq INTEGER NOT NULL REFERENCES reports(seq), idx INTEGER NOT NULL,
+                 kernel TEXT NOT NULL, dtype TEXT, shape TEXT NOT NULL, threads INTEGER NOT NULL, cpus TEXT NOT NULL,
+                 path TEXT, gops REAL, p50_us REAL, p90_us REAL, p99_us REAL, cv REAL, skipped TEXT,
+                 PRIMARY KEY (seq, idx));
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO reports (report_id, sha256, received_at, device_hash, raw) VALUES (?1, 'x', '2026-11-29T00:00:00Z', NULL, ?2)",
+            rusqlite::params![old_id, old.to_string()],
+        )
+        .unwrap();
+        c.execute_batch(
+            "INSERT INTO results VALUES (1, 0, 'gemm', 'f32', '{\"k\":64,\"m\":64,\"n\":64}', 1, '[4]', 'f32-gemm-8x8-neon', 47.6, 11.0, 12.0, 14.0, 0.096, NULL);
+             INSERT INTO results VALUES (1, 1, 'peak_dot', 'i8', '{}', 1, '[0]', NULL, NULL, NULL, NULL, NULL, NULL, 'no dotprod on cortex-a53');",
+        )
+        .unwrap();
+    }
+    let db = format!("sqlite://{}", path.display());
+    let collector = Collector::start_in(dir.clone(), &db, &[]);
+    let got = collector.get(&format!("/v1/reports/{old_id}"), READ);
+    assert_eq!(got.status, 200, "{}", got.text());
+    let new = sample_report();
+    assert_eq!(collector.post_report(&new).status, 201);
+    assert_eq!(collector.stored(), 2);
+    drop(collector);
+
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let sql: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'results'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+    let rows: Vec<(i64, i64, String, Option<String>)> = c
+        .prepare("SELECT seq, idx, kernel, skipped FROM results ORDER BY seq, idx")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0], (1, 0, "gemm".into(), None));
+    assert_eq!(rows[1].3.as_deref(), Some("no dotprod on cortex-a53"));
+    assert_eq!((rows[2].0, rows[2].2.as_str()), (2, "gemm"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

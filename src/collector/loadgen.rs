@@ -20,16 +20,23 @@ pub struct LoadgenConfig {
     pub report_bytes: usize,
 }
 
-/// A report of roughly `bytes` bytes with a placeholder id to substitute per request.
-fn template(bytes: usize) -> (String, &'static str) {
-    const PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
+/// Placeholders substituted per request: the report id and the device hash.
+const ID_PLACEHOLDER: &str = "00000000-0000-4000-8000-000000000000";
+const DEVICE_PLACEHOLDER: &str = "device-hash-placeholder-0000000000000000000000000000000000000000";
+
+/// A report of roughly `bytes` bytes, shaped like a real probe's: results over the
+/// suite's kernels and shapes, each with its own full-precision statistics (as
+/// compressible as a real report, no more), from one device whose hash is substituted
+/// per request so every report also upserts a device row.
+fn template(bytes: usize) -> String {
+    use crate::probe::kernels::selftest::Rng;
     let mut r = Report::new(
         crate::probe::identify::identify(&crate::probe::identify::Sysroot::snapshot(
             Default::default(),
             Default::default(),
             "loadgen",
         )),
-        PLACEHOLDER.into(),
+        ID_PLACEHOLDER.into(),
         SuiteRef {
             id: "standard".into(),
             version: "1".into(),
@@ -40,45 +47,78 @@ fn template(bytes: usize) -> (String, &'static str) {
     r.finished_at = "2026-11-29T01:00:16Z".into();
     r.device.os = "android".into();
     r.device.model = Some("Pixel 8".into());
-    let one = KernelResult {
-        kernel: "gemm".into(),
-        dtype: Some(crate::schema::Dtype::I8),
-        shape: [
-            ("m".to_string(), 3136),
-            ("n".to_string(), 64),
-            ("k".to_string(), 32),
-        ]
-        .into_iter()
-        .collect(),
-        threads: 4,
-        cpus: vec![4, 5, 6, 7],
-        path: Some("qs8-gemm-8x8c4-neondot (exact)".into()),
-        ops: Some(12_845_056),
-        latency_us: Some(LatencyStats {
-            min: 110.2,
-            p10: 111.9,
-            p50: 113.4,
-            p90: 118.0,
-            p99: 131.7,
-            max: 190.3,
-            mean: 114.6,
-            stddev: 4.1,
-            mad: 1.8,
-            cv: 0.0358,
-        }),
-        samples: Some(880),
-        gops: Some(113.27),
-        freq_khz: Some(2_367_000),
-        temp_c: Some(crate::schema::TempReading {
-            before: Some(38.5),
-            after: Some(39.1),
-        }),
-        skipped: None,
-    };
+    r.device.device_hash = Some(DEVICE_PLACEHOLDER.into());
+    const KERNELS: [(&str, &str); 5] = [
+        ("gemm", "qs8-gemm-8x8c4-neondot (exact)"),
+        ("gemm", "f32-gemm-8x8-neon"),
+        ("conv3x3", "f32-igemm-8x8-neon"),
+        ("dwconv3x3", "qs8-dwconv-neon"),
+        ("gemv", "f32-gemv-neon"),
+    ];
+    const SHAPES: [(u64, u64, u64); 6] = [
+        (3136, 64, 32),
+        (784, 128, 128),
+        (196, 256, 256),
+        (49, 1024, 1024),
+        (12544, 32, 16),
+        (512, 512, 512),
+    ];
+    let mut rng = Rng::new(0x5eed);
+    let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     while serde_json::to_string(&r).map_or(0, |s| s.len()) < bytes {
-        r.results.push(one.clone());
+        let i = r.results.len();
+        let (kernel, path) = KERNELS[i % KERNELS.len()];
+        let (m, n, k) = SHAPES[(i / KERNELS.len()) % SHAPES.len()];
+        let threads = [1u32, 4][i % 2];
+        let ops = 2 * m * n * k;
+        let p50 = 20.0 + 5000.0 * unit();
+        let spread = 0.01 + 0.2 * unit();
+        let latency = LatencyStats {
+            min: p50 * (1.0 - spread),
+            p10: p50 * (1.0 - spread / 3.0),
+            p50,
+            p90: p50 * (1.0 + spread / 2.0),
+            p99: p50 * (1.0 + spread),
+            max: p50 * (1.0 + 3.0 * spread),
+            mean: p50 * (1.0 + spread / 10.0),
+            stddev: p50 * spread / 2.5,
+            mad: p50 * spread / 6.0,
+            cv: spread / 2.5,
+        };
+        r.results.push(KernelResult {
+            kernel: kernel.into(),
+            dtype: Some(if path.starts_with("qs8") {
+                crate::schema::Dtype::I8
+            } else {
+                crate::schema::Dtype::F32
+            }),
+            shape: [
+                ("m".to_string(), m),
+                ("n".to_string(), n),
+                ("k".to_string(), k),
+            ]
+            .into_iter()
+            .collect(),
+            threads,
+            cpus: if threads == 1 {
+                vec![7]
+            } else {
+                vec![4, 5, 6, 7]
+            },
+            path: Some(path.into()),
+            ops: Some(ops),
+            latency_us: Some(latency),
+            samples: Some(50 + (unit() * 2000.0) as u64),
+            gops: Some(ops as f64 / p50 / 1e3),
+            freq_khz: Some(1_800_000 + (unit() * 1_000_000.0) as u64),
+            temp_c: Some(crate::schema::TempReading {
+                before: Some(35.0 + 10.0 * unit()),
+                after: Some(36.0 + 12.0 * unit()),
+            }),
+            skipped: None,
+        });
     }
-    (serde_json::to_string(&r).unwrap_or_default(), PLACEHOLDER)
+    serde_json::to_string(&r).unwrap_or_default()
 }
 
 struct Conn {
@@ -145,7 +185,7 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
         .ok_or("--collector must be http://HOST:PORT (loadgen speaks plain HTTP)")?
         .trim_end_matches('/')
         .to_string();
-    let (tpl, placeholder) = template(cfg.report_bytes);
+    let tpl = template(cfg.report_bytes);
     let connections = cfg.connections.max(1);
     let interval = Duration::from_secs_f64(connections as f64 / cfg.rate.max(0.001));
     let start = Instant::now();
@@ -183,7 +223,19 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
                         b >> 52,
                         b & 0xffff_ffff_ffff
                     );
-                    let body = tpl.replacen(placeholder, &id, 1);
+                    // Each report from its own device (a fleet, not one phone).
+                    let device = format!(
+                        "{:016x}{:016x}{:016x}{:016x}",
+                        a,
+                        b,
+                        a ^ b,
+                        a.rotate_left(17)
+                    );
+                    let body = tpl.replacen(ID_PLACEHOLDER, &id, 1).replacen(
+                        DEVICE_PLACEHOLDER,
+                        &device,
+                        1,
+                    );
                     let t = Instant::now();
                     match conn.post(&addr, &token, body.as_bytes()) {
                         Some(s) if (200..300).contains(&s) => {

@@ -108,7 +108,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), String> {
     rt.block_on(async move {
         let listener = bind(&cfg.listen).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue);
+        let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue)?;
         eprintln!(
             "fleetscope collector listening on http://{local} (store {})",
             cfg.db
@@ -193,7 +193,7 @@ pub fn start(
             };
             let local = listener.local_addr().map_err(|e| e.to_string())?;
             let _ = ready_tx.send(Ok(local));
-            let app = App::new(Arc::from(store), ingest, read, limits.queue);
+            let app = App::new(Arc::from(store), ingest, read, limits.queue)?;
             axum::serve(listener, router(app, &limits))
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;

@@ -37,29 +37,34 @@ struct Job {
 }
 
 impl App {
-    /// Start the writer task (needs a Tokio runtime) and return the shared state.
+    /// Start the writer thread and return the shared state.
     pub fn new(
         store: Arc<dyn Store>,
         ingest_token: Token,
         read_token: Token,
         queue_capacity: usize,
-    ) -> Arc<App> {
+    ) -> Result<Arc<App>, String> {
         let (queue, rx) = mpsc::channel(queue_capacity.max(1));
-        tokio::spawn(writer(Arc::clone(&store), rx));
-        Arc::new(App {
+        let writer_store = Arc::clone(&store);
+        std::thread::Builder::new()
+            .name("collector-writer".into())
+            .spawn(move || writer(writer_store, rx))
+            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        Ok(Arc::new(App {
             store,
             ingest_token,
             read_token,
             metrics: Metrics::default(),
             queue,
-        })
+        }))
     }
 }
 
-/// Group commit: take every job waiting (up to GROUP_COMMIT reports), write them in
-/// one transaction, and answer each job only after that commit.
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
+/// Group commit, on its own thread: take every job waiting (up to GROUP_COMMIT
+/// reports), write them in one transaction, and answer each job only after that
+/// commit. Ends when the last sender (the App) is gone.
+fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
         let mut jobs = vec![first];
         let mut n = jobs[0].items.len();
         while n < GROUP_COMMIT {
@@ -76,11 +81,10 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
             .iter_mut()
             .flat_map(|j| std::mem::take(&mut j.items))
             .collect();
-        let store = Arc::clone(&store);
-        let result = match tokio::task::spawn_blocking(move || store.insert_batch(&items)).await {
-            Ok(r) => r,
-            Err(e) => Err(StoreError(format!("storage task failed: {e}"))),
-        };
+        // A panic inside the store fails this batch, not the writer.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.insert_batch(&items)))
+                .unwrap_or_else(|_| Err(StoreError("the storage writer panicked".into())));
         match result {
             Ok(outcomes) => {
                 let mut it = outcomes.into_iter();
@@ -409,7 +413,7 @@ pub async fn post_batch(State(app): State<Arc<App>>, headers: HeaderMap, body: B
             serde_json::Value::Null,
         );
     }
-    let ids: Vec<String> = items.iter().map(|i| i.report.report_id.clone()).collect();
+    let ids: Vec<String> = items.iter().map(|i| i.report_id.clone()).collect();
     match submit(&app, items).await {
         Ok(outcomes) => {
             for o in &outcomes {

@@ -78,6 +78,17 @@ pub enum Dtype {
     I8,
 }
 
+impl Dtype {
+    /// The name the schema uses: `f32`, `f16` or `i8`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+            Dtype::I8 => "i8",
+        }
+    }
+}
+
 /// One kernel measurement, or the reason it was skipped.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "host", derive(schemars::JsonSchema))]

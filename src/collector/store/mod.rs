@@ -7,15 +7,69 @@ mod sqlite;
 pub use self::postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::schema::Report;
+use crate::schema::{Dtype, KernelResult, Report};
 use sha2::{Digest, Sha256};
 
-/// A validated report ready to store: canonical JSON and its digest.
+/// A validated report ready to store: its canonical JSON and digest, the identity the
+/// `devices` table keeps, and its results already flattened into rows. All of it is
+/// built by the request handler, so the single writer only binds values.
 #[derive(Debug, Clone)]
 pub struct Incoming {
-    pub report: Report,
+    pub report_id: String,
+    pub device: DeviceIdentity,
+    pub results: Vec<ResultRow>,
     pub canonical: String,
     pub sha256: String,
+}
+
+/// The `devices` table's columns, from the report.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceIdentity {
+    pub device_hash: Option<String>,
+    pub model: Option<String>,
+    pub manufacturer: Option<String>,
+    pub soc_vendor: Option<String>,
+    pub soc_chipset: Option<String>,
+    pub soc_name: Option<String>,
+}
+
+/// One kernel measurement as the `results` table stores it.
+#[derive(Debug, Clone)]
+pub struct ResultRow {
+    pub kernel: String,
+    pub dtype: Option<&'static str>,
+    /// The shape as compact JSON, e.g. `{"k":32,"m":3136,"n":64}`.
+    pub shape: String,
+    pub threads: i32,
+    /// The CPUs as a JSON array, e.g. `[4,5,6,7]`.
+    pub cpus: String,
+    pub path: Option<String>,
+    pub gops: Option<f64>,
+    pub p50_us: Option<f64>,
+    pub p90_us: Option<f64>,
+    pub p99_us: Option<f64>,
+    pub cv: Option<f64>,
+    pub skipped: Option<String>,
+}
+
+impl ResultRow {
+    fn from_result(r: KernelResult) -> Self {
+        let l = r.latency_us;
+        ResultRow {
+            dtype: r.dtype.map(Dtype::as_str),
+            shape: serde_json::to_string(&r.shape).unwrap_or_default(),
+            threads: i32::try_from(r.threads).unwrap_or(i32::MAX),
+            cpus: serde_json::to_string(&r.cpus).unwrap_or_default(),
+            gops: r.gops,
+            p50_us: l.map(|l| l.p50),
+            p90_us: l.map(|l| l.p90),
+            p99_us: l.map(|l| l.p99),
+            cv: l.map(|l| l.cv),
+            kernel: r.kernel,
+            path: r.path,
+            skipped: r.skipped,
+        }
+    }
 }
 
 impl Incoming {
@@ -30,25 +84,49 @@ impl Incoming {
     /// exact replay is then byte-identical), else re-encoded compactly so the NDJSON
     /// export stays one report per line.
     pub fn from_body(report: Report, body: &[u8]) -> Result<Self, StoreError> {
+        let body = body.trim_ascii();
         match std::str::from_utf8(body) {
-            Ok(text) if !text.trim().contains(['\n', '\r']) => {
-                Ok(Self::with_text(report, text.trim().to_string()))
+            Ok(text) if memchr::memchr2(b'\n', b'\r', body).is_none() => {
+                Ok(Self::with_text(report, text.to_string()))
             }
             _ => Self::new(report),
         }
     }
 
     fn with_text(report: Report, canonical: String) -> Self {
-        let sha256 = Sha256::digest(canonical.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = hex(&Sha256::digest(canonical.as_bytes()));
+        let Report {
+            report_id,
+            device,
+            soc,
+            results,
+            ..
+        } = report;
         Incoming {
-            report,
+            report_id,
+            device: DeviceIdentity {
+                device_hash: device.device_hash,
+                model: device.model,
+                manufacturer: device.manufacturer,
+                soc_vendor: soc.vendor,
+                soc_chipset: soc.chipset,
+                soc_name: soc.name,
+            },
+            results: results.into_iter().map(ResultRow::from_result).collect(),
             canonical,
             sha256,
         }
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
 }
 
 /// What storing one report did.

@@ -2,7 +2,7 @@
 //! as SQLite, `report_id` unique across nodes, one transaction per group commit.
 //! Migrations run under an advisory lock so nodes starting together migrate once.
 
-use super::{DeviceRow, Incoming, Outcome, Store, StoreError};
+use super::{DeviceIdentity, DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
 use postgres::{Client, NoTls};
 use std::sync::Mutex;
 
@@ -111,11 +111,11 @@ impl Store for PgStore {
     fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut c = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut tx = c.transaction().map_err(err("begin"))?;
-        let ids: Vec<&str> = batch.iter().map(|i| i.report.report_id.as_str()).collect();
+        let ids: Vec<&str> = batch.iter().map(|i| i.report_id.as_str()).collect();
         let shas: Vec<&str> = batch.iter().map(|i| i.sha256.as_str()).collect();
         let hashes: Vec<Option<&str>> = batch
             .iter()
-            .map(|i| i.report.device.device_hash.as_deref())
+            .map(|i| i.device.device_hash.as_deref())
             .collect();
         let raws: Vec<&str> = batch.iter().map(|i| i.canonical.as_str()).collect();
         // Another node may insert the same id concurrently: the unique index decides.
@@ -154,7 +154,7 @@ impl Store for PgStore {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut stored: Vec<(&Incoming, i64)> = Vec::new();
         for inc in batch {
-            let id = inc.report.report_id.as_str();
+            let id = inc.report_id.as_str();
             if let Some(seq) = new_seq.remove(id) {
                 // First occurrence in this batch: stored now; later ones compare with it.
                 known.insert(id.to_string(), (seq, inc.sha256.clone()));
@@ -231,13 +231,12 @@ fn insert_results(
     tx: &mut postgres::Transaction,
     stored: &[(&Incoming, i64)],
 ) -> Result<(), StoreError> {
-    // One entry per result row: (seq, index within its report, the result).
-    let rows: Vec<(i64, i32, &crate::schema::KernelResult)> = stored
+    // One entry per result row: (seq, index within its report, the row).
+    let rows: Vec<(i64, i32, &ResultRow)> = stored
         .iter()
         .flat_map(|(inc, seq)| {
             let seq = *seq;
-            inc.report
-                .results
+            inc.results
                 .iter()
                 .enumerate()
                 .map(move |(i, r)| (seq, i as i32, r))
@@ -246,37 +245,35 @@ fn insert_results(
     if rows.is_empty() {
         return Ok(());
     }
-    let column = |f: &dyn Fn(&crate::schema::KernelResult) -> Option<f64>| -> Vec<Option<f64>> {
+    let text = |f: &dyn Fn(&ResultRow) -> Option<&str>| -> Vec<Option<&str>> {
+        rows.iter().map(|(_, _, r)| f(r)).collect()
+    };
+    let real = |f: &dyn Fn(&ResultRow) -> Option<f64>| -> Vec<Option<f64>> {
         rows.iter().map(|(_, _, r)| f(r)).collect()
     };
     let seq: Vec<i64> = rows.iter().map(|(s, _, _)| *s).collect();
     let idx: Vec<i32> = rows.iter().map(|(_, i, _)| *i).collect();
-    let kernel: Vec<&str> = rows.iter().map(|(_, _, r)| r.kernel.as_str()).collect();
-    let dtype: Vec<Option<String>> = rows
-        .iter()
-        .map(|(_, _, r)| r.dtype.map(|d| format!("{d:?}").to_lowercase()))
-        .collect();
-    let shape: Vec<String> = rows
-        .iter()
-        .map(|(_, _, r)| serde_json::to_string(&r.shape).unwrap_or_default())
-        .collect();
-    let threads: Vec<i32> = rows.iter().map(|(_, _, r)| r.threads as i32).collect();
-    let cpus: Vec<String> = rows
-        .iter()
-        .map(|(_, _, r)| serde_json::to_string(&r.cpus).unwrap_or_default())
-        .collect();
-    let path: Vec<Option<&str>> = rows.iter().map(|(_, _, r)| r.path.as_deref()).collect();
-    let gops = column(&|r| r.gops);
-    let p50 = column(&|r| r.latency_us.map(|l| l.p50));
-    let p90 = column(&|r| r.latency_us.map(|l| l.p90));
-    let p99 = column(&|r| r.latency_us.map(|l| l.p99));
-    let cv = column(&|r| r.latency_us.map(|l| l.cv));
-    let skipped: Vec<Option<&str>> = rows.iter().map(|(_, _, r)| r.skipped.as_deref()).collect();
+    let threads: Vec<i32> = rows.iter().map(|(_, _, r)| r.threads).collect();
     tx.execute(
         "INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped)
          SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
                               $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::text[])",
-        &[&seq, &idx, &kernel, &dtype, &shape, &threads, &cpus, &path, &gops, &p50, &p90, &p99, &cv, &skipped],
+        &[
+            &seq,
+            &idx,
+            &text(&|r| Some(&r.kernel)),
+            &text(&|r| r.dtype),
+            &text(&|r| Some(&r.shape)),
+            &threads,
+            &text(&|r| Some(&r.cpus)),
+            &text(&|r| r.path.as_deref()),
+            &real(&|r| r.gops),
+            &real(&|r| r.p50_us),
+            &real(&|r| r.p90_us),
+            &real(&|r| r.p99_us),
+            &real(&|r| r.cv),
+            &text(&|r| r.skipped.as_deref()),
+        ],
     )
     .map_err(err("insert results"))?;
     Ok(())
@@ -290,7 +287,7 @@ fn upsert_devices(
 ) -> Result<(), StoreError> {
     let mut by_device: std::collections::BTreeMap<&str, (&Incoming, i64, i64)> = Default::default();
     for (inc, seq) in stored {
-        if let Some(hash) = inc.report.device.device_hash.as_deref() {
+        if let Some(hash) = inc.device.device_hash.as_deref() {
             let e = by_device.entry(hash).or_insert((inc, *seq, 0));
             e.2 += 1;
             if *seq >= e.1 {
@@ -303,14 +300,14 @@ fn upsert_devices(
         return Ok(());
     }
     let hashes: Vec<&str> = by_device.keys().copied().collect();
-    let col = |f: &dyn Fn(&crate::schema::Report) -> Option<String>| -> Vec<Option<String>> {
-        by_device.values().map(|(i, _, _)| f(&i.report)).collect()
+    let col = |f: &dyn Fn(&DeviceIdentity) -> Option<&str>| -> Vec<Option<&str>> {
+        by_device.values().map(|(i, _, _)| f(&i.device)).collect()
     };
-    let model = col(&|r| r.device.model.clone());
-    let manufacturer = col(&|r| r.device.manufacturer.clone());
-    let vendor = col(&|r| r.soc.vendor.clone());
-    let chipset = col(&|r| r.soc.chipset.clone());
-    let name = col(&|r| r.soc.name.clone());
+    let model = col(&|d| d.model.as_deref());
+    let manufacturer = col(&|d| d.manufacturer.as_deref());
+    let vendor = col(&|d| d.soc_vendor.as_deref());
+    let chipset = col(&|d| d.soc_chipset.as_deref());
+    let name = col(&|d| d.soc_name.as_deref());
     let reports: Vec<i64> = by_device.values().map(|v| v.2).collect();
     let last: Vec<i64> = by_device.values().map(|v| v.1).collect();
     tx.execute(

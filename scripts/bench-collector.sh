@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Collector load figures on this machine, one run per line, back to back:
+#   SQLite at the target rate for DURATION seconds, SQLite at twice the target
+#   (load shedding: acknowledged must equal stored), and PostgreSQL at the target.
+# Usage: scripts/bench-collector.sh [RATE=5000] [DURATION=60] [CONNECTIONS=64]
+# Needs a release build (cargo build --release); starts PostgreSQL with
+# scripts/start-postgres.sh unless FLEETSCOPE_BENCH_PG is set to a URL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rate=${1:-5000}; duration=${2:-60}; conns=${3:-64}
+bin=target/release/fleetscope
+[ -x "$bin" ] || cargo build --release --locked --bin fleetscope
+work=$(mktemp -d /tmp/fleetscope-bench-collector.XXXXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+echo "ingest-token-for-bench" > "$work/i.tok"; echo "read-token-for-bench" > "$work/r.tok"
+port=18787
+
+run() { # NAME DB RATE CONNECTIONS [serve args...]
+  local name=$1 db=$2 r=$3 c=$4; shift 4
+  "$bin" serve --listen 127.0.0.1:$port --db "$db" --ingest-token-file "$work/i.tok" \
+    --read-token-file "$work/r.tok" "$@" 2> "$work/serve.log" &
+  local pid=$!
+  for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
+  echo "== $name: $r/s for ${duration}s over $c connections"
+  "$bin" loadgen --collector http://127.0.0.1:$port --token-file "$work/i.tok" \
+    --rate "$r" --duration-s "$duration" --connections "$c" | tee "$work/load.txt"
+  local acked stored
+  acked=$(sed -n 's/^acknowledged \([0-9]*\).*/\1/p' "$work/load.txt")
+  stored=$(curl -sf -H "Authorization: Bearer read-token-for-bench" \
+    "http://127.0.0.1:$port/v1/export?since=0" | wc -l)
+  echo "acknowledged $acked, stored $stored, server alive: $(kill -0 $pid 2>/dev/null && echo yes || echo NO)"
+  kill -TERM $pid; wait $pid || echo "server exit status $?"
+}
+
+run "SQLite" "sqlite://$work/a.db" "$rate" "$conns"
+run "SQLite, twice the rate" "sqlite://$work/b.db" $((rate * 2)) $((conns * 4)) --max-in-flight 128
+pg=${FLEETSCOPE_BENCH_PG:-$(scripts/start-postgres.sh)}
+db=fleetscope_bench_$$
+psql "$pg" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+run "PostgreSQL" "${pg%/*}/$db" "$rate" "$conns"
+psql "$pg" -qc "DROP DATABASE $db" >/dev/null
