@@ -483,11 +483,19 @@ pub async fn devices(
         return unauthorized(&app);
     }
     let after = q.get("after").cloned().unwrap_or_default();
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(100)
-        .clamp(1, 1000);
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return refuse(
+                &app,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "limit must be a whole number from 1 to 1000 (devices per page)",
+                serde_json::Value::Null,
+            )
+        }
+    };
     match read_store(&app, move |s| s.devices(&after, limit)).await {
         Ok(rows) => {
             let next = (rows.len() == limit)

@@ -68,6 +68,12 @@ pub fn ingest_replay_conflict_and_reads(b: &Backend) {
         "a full page names the next cursor: {}",
         r.text()
     );
+    for bad in ["abc", "0", "1001", "-1"] {
+        let r = c.get(&format!("/v1/devices?limit={bad}"), READ);
+        assert_eq!(r.status, 400, "limit={bad}: {}", r.text());
+        assert_eq!(r.json()["error"], "malformed", "limit={bad}");
+        assert!(r.json()["message"].as_str().unwrap().contains("limit"));
+    }
     let r = c.get(&format!("/v1/export?since={seq}"), READ);
     let lines: Vec<Value> = r
         .body
