@@ -3,7 +3,7 @@
 //! `fleetscope serve` process on loopback, real HTTP, a real database.
 #![allow(dead_code)]
 
-use super::http::{request, sample_report, Backend, Collector, INGEST, READ};
+use super::http::{request, sample_report, Backend, Collector, Response, INGEST, READ};
 use flate2::{write::GzEncoder, Compression};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -567,15 +567,21 @@ pub fn hostile_inputs_are_refused_and_change_nothing(b: &Backend) {
     );
 }
 
-pub fn batches_are_stored_whole(b: &Backend) {
-    let c = Collector::start_on(b, "batch", &[]);
-    let reports: Vec<Value> = (0..5).map(|_| sample_report()).collect();
+/// POST `reports` as one NDJSON batch.
+fn post_batch(c: &Collector, reports: &[&Value]) -> Response {
     let body: String = reports
         .iter()
         .map(|r| serde_json::to_string(r).unwrap() + "\n")
         .collect();
     let head = format!("POST /v1/reports:batch HTTP/1.1\nHost: x\nContent-Length: {}\nContent-Type: application/x-ndjson\nAuthorization: Bearer {INGEST}", body.len());
-    let r = request(&c.addr, &head, body.as_bytes());
+    request(&c.addr, &head, body.as_bytes())
+}
+
+pub fn batches_are_stored_whole(b: &Backend) {
+    let c = Collector::start_on(b, "batch", &[]);
+    let reports: Vec<Value> = (0..5).map(|_| sample_report()).collect();
+    let all: Vec<&Value> = reports.iter().collect();
+    let r = post_batch(&c, &all);
     assert_eq!(r.status, 200, "{}", r.text());
     let statuses: Vec<&str> = r.json()["results"]
         .as_array()
@@ -587,7 +593,7 @@ pub fn batches_are_stored_whole(b: &Backend) {
         .map(|s| if s == "stored" { "stored" } else { "other" })
         .collect();
     assert_eq!(statuses, vec!["stored"; 5]);
-    let r = request(&c.addr, &head, body.as_bytes());
+    let r = post_batch(&c, &all);
     assert!(r.json()["results"]
         .as_array()
         .unwrap()
@@ -600,13 +606,7 @@ pub fn batches_are_stored_whole(b: &Backend) {
     let fresh = sample_report();
     let mut changed = reports[1].clone();
     changed["probe_version"] = Value::from("9.9.9");
-    let mixed = [&fresh, &fresh, &reports[0], &changed];
-    let body: String = mixed
-        .iter()
-        .map(|r| serde_json::to_string(r).unwrap() + "\n")
-        .collect();
-    let head = format!("POST /v1/reports:batch HTTP/1.1\nHost: x\nContent-Length: {}\nContent-Type: application/x-ndjson\nAuthorization: Bearer {INGEST}", body.len());
-    let r = request(&c.addr, &head, body.as_bytes());
+    let r = post_batch(&c, &[&fresh, &fresh, &reports[0], &changed]);
     assert_eq!(r.status, 200, "{}", r.text());
     let results = r.json()["results"].as_array().unwrap().clone();
     let statuses: Vec<&str> = results

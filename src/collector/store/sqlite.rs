@@ -221,7 +221,7 @@ impl Store for SqliteStore {
         let tx = w.conn.transaction().map_err(err("begin"))?;
         let now = crate::probe::suite::now_rfc3339();
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut w_bytes = 0;
+        let mut committed_bytes = 0;
         for inc in batch {
             // The unique index on report_id decides: a new id inserts, a known one
             // changes nothing and is looked up.
@@ -277,11 +277,11 @@ impl Store for SqliteStore {
                 })
                 .map_err(err("upsert device"))?;
             }
-            w_bytes += inc.canonical.len();
+            committed_bytes += inc.canonical.len();
             outcomes.push(Outcome::Stored { seq });
         }
         tx.commit().map_err(err("commit"))?;
-        w.since_checkpoint += w_bytes;
+        w.since_checkpoint += committed_bytes;
         if w.since_checkpoint > WAL_RESTART_BYTES {
             // Already committed: a failed checkpoint only means the log grows a while longer.
             w.since_checkpoint = 0;
