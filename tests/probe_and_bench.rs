@@ -220,6 +220,40 @@ fn bench_json_reports_gops_latency_and_the_path_that_ran() {
         "{}",
         v["path"]
     );
+    // The i32 accumulators (onnxruntime's MatMulInteger) are a path of their own, named
+    // in the result, and only int8 GEMM has them.
+    let (code, out, err) = run(
+        bin,
+        &[
+            "bench",
+            "gemm",
+            "--dtype",
+            "i8",
+            "--m",
+            "64",
+            "--n",
+            "64",
+            "--k",
+            "64",
+            "--i32-out",
+            "--json",
+            "--min-time-ms",
+            "20",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["path"].as_str().unwrap().ends_with(", i32 out)"),
+        "{}",
+        v["path"]
+    );
+    let (code, _, err) = run(bin, &["bench", "gemm", "--dtype", "f32", "--i32-out"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("i32 output applies to gemm with --dtype i8"),
+        "{err}"
+    );
     let (code, _, err) = run(bin, &["bench", "gemm", "--threads", "4096"]);
     assert_eq!(code, 2);
     assert!(err.contains("CPUs are available"), "{err}");

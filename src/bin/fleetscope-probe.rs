@@ -12,7 +12,7 @@ const USAGE: &str = "fleetscope-probe: identify this device and measure its infe
 usage:
   fleetscope-probe identify [--json] [--fixture FILE.json | --sysroot DIR]
     fleetscope-probe probe [--suite quick|standard|FILE] [--out FILE|-] [--full-range] [--stream-results]
-  fleetscope-probe bench KERNEL [--dtype f32|i8] [--m M --n N --k K ...] [--threads T] [--full-range] [--cold] [--min-time-ms MS] [--json]
+  fleetscope-probe bench KERNEL [--dtype f32|i8] [--m M --n N --k K ...] [--threads T] [--full-range] [--i32-out] [--cold] [--min-time-ms MS] [--json]
   fleetscope-probe selftest
   fleetscope-probe --version";
 
@@ -89,6 +89,7 @@ fn run() -> Result<String, String> {
                 dtype: Dtype::F32,
                 threads: 1,
                 full_range: false,
+                i32_out: false,
                 cold: false,
                 min_time_ms: 1000,
             };
@@ -97,6 +98,7 @@ fn run() -> Result<String, String> {
                 match arg {
                     Long("json") => json = true,
                     Long("full-range") => args.full_range = true,
+                    Long("i32-out") => args.i32_out = true,
                     Long("cold") => args.cold = true,
                     Long("dtype") => {
                         args.dtype = match text(&mut parser)?.as_str() {

@@ -220,6 +220,10 @@ struct BenchCli {
     /// int8: weights over the full [-128, 127] range and an exact path (default: [-64, 63]).
     #[arg(long)]
     full_range: bool,
+    /// int8 GEMM: keep the i32 accumulators instead of requantizing to u8 (the work of
+    /// onnxruntime's MatMulInteger; the default u8 output is QLinearMatMul's).
+    #[arg(long)]
+    i32_out: bool,
     /// Rotate copies of the weights through more than twice the last-level cache.
     #[arg(long)]
     cold: bool,
@@ -262,6 +266,7 @@ impl BenchCli {
             shape,
             threads: self.threads,
             full_range: self.full_range,
+            i32_out: self.i32_out,
             cold: self.cold,
             min_time_ms: self.min_time_ms.max(1),
         }

@@ -84,6 +84,8 @@ pub struct BenchArgs {
     pub shape: BTreeMap<String, u64>,
     pub threads: usize,
     pub full_range: bool,
+    /// int8 GEMM: i32 accumulators out, no requantization.
+    pub i32_out: bool,
     pub cold: bool,
     pub min_time_ms: u64,
 }
@@ -123,6 +125,7 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
         threads,
         cold_bytes: if args.cold { 2 * llc } else { 0 },
         full_range: args.full_range,
+        i32_out: args.i32_out,
     };
     let mut w = suite::build_workload(&args.kernel, args.dtype, &args.shape, &isa, opt)?;
     let pool = Pool::new(&cpus);

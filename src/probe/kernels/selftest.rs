@@ -50,6 +50,7 @@ pub fn shapes(cases: usize, seed: u64) -> Vec<(usize, usize, usize)> {
         (1, 100, 64),
         (64, 1, 3),
         (16, 64, 0),
+        (12, 128, 36),
     ];
     while s.len() < cases {
         s.push((
@@ -106,6 +107,8 @@ pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
             );
             let mut want = vec![0u8; m * n];
             qs8_gemm::reference::gemm(m, n, k, &a, k, a_zp, &b, n, &bias, &rq, &mut want, n);
+            let mut want_i32 = vec![0i32; m * n];
+            qs8_gemm::reference::gemm_i32(m, n, k, &a, k, a_zp, &b, n, &bias, &mut want_i32, n);
             for v in qs8_gemm::variants()
                 .into_iter()
                 .filter(|v| v.supported(isa) && (reduced || !v.reduced_range_only))
@@ -119,6 +122,13 @@ pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
                 };
                 qs8_gemm::gemm(&v, m, &a, k, &packed, &q, &mut got, n);
                 let bad = got.iter().zip(&want).filter(|(g, w)| g != w).count();
+                let mut got_i32 = vec![0i32; m * n];
+                qs8_gemm::gemm_i32(&v, m, &a, k, &packed, a_zp, &bias, &mut got_i32, n);
+                let bad_i32 = got_i32
+                    .iter()
+                    .zip(&want_i32)
+                    .filter(|(g, w)| g != w)
+                    .count();
                 let range = if reduced {
                     "reduced-range weights"
                 } else {
@@ -129,6 +139,12 @@ pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
                     shape: format!("{shape} {range}"),
                     ok: bad == 0,
                     detail: format!("{bad} of {} outputs differ", m * n),
+                });
+                out.push(Outcome {
+                    variant: v.name.into(),
+                    shape: format!("{shape} {range} i32 out"),
+                    ok: bad_i32 == 0,
+                    detail: format!("{bad_i32} of {} i32 accumulators differ", m * n),
                 });
             }
         }

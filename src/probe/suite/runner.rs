@@ -251,6 +251,7 @@ pub fn run_suite(
                 threads,
                 cold_bytes,
                 full_range: opt.full_range,
+                i32_out: false,
             },
         ) {
             Err(reason) => result.skipped = Some(reason),

@@ -33,6 +33,9 @@ pub struct Options {
     pub cold_bytes: usize,
     /// int8: weights over the full [-128, 127] range and an exact path.
     pub full_range: bool,
+    /// int8 GEMM: keep the i32 accumulators instead of requantizing to u8 (the work
+    /// of onnxruntime's `MatMulInteger`).
+    pub i32_out: bool,
 }
 
 fn dim(shape: &BTreeMap<String, u64>, key: &str, family: &str) -> Result<usize, Skip> {
@@ -118,6 +121,9 @@ pub fn build(
     opt: Options,
 ) -> Result<Box<dyn Workload>, Skip> {
     let mut r = Rng::new(17);
+    if opt.i32_out && (family, dtype) != ("gemm", Dtype::I8) {
+        return Err("i32 output applies to gemm with --dtype i8 only".into());
+    }
     match (family, dtype) {
         ("gemm", _) | ("gemv", _) => {
             let (m, n, k) = if family == "gemv" {
@@ -229,7 +235,7 @@ impl GemmF32 {
         let a: Vec<f32> = (0..m * k).map(|_| r.f32()).collect();
         let b: Vec<f32> = (0..k * n).map(|_| r.f32()).collect();
         // m = 1 (a fully connected layer) splits columns across threads; otherwise rows.
-        let cols = if m == 1 {
+        let cols = if m == 1 && !opt.i32_out {
             split(n, opt.threads, variant.nr)
         } else {
             std::iter::once(0..n).collect()
@@ -299,6 +305,8 @@ struct GemmQ8 {
     bias: Vec<i32>,
     requant: Requant,
     c: Vec<u8>,
+    /// The i32 accumulators, when the workload keeps them instead of `c`.
+    c_i32: Option<Vec<i32>>,
     turn: usize,
 }
 
@@ -339,7 +347,12 @@ impl GemmQ8 {
             cols,
             bias: (0..n).map(|j| (j as i32 % 200) - 100).collect(),
             requant,
-            c: vec![0; m * n],
+            c: if opt.i32_out {
+                Vec::new()
+            } else {
+                vec![0; m * n]
+            },
+            c_i32: opt.i32_out.then(|| vec![0; m * n]),
             turn: 0,
         }
     }
@@ -350,13 +363,38 @@ impl Workload for GemmQ8 {
         2 * (self.m * self.n * self.k) as u64
     }
     fn path(&self) -> String {
-        format!("{} ({})", self.variant.name, self.variant.path())
+        let out = if self.c_i32.is_some() {
+            ", i32 out"
+        } else {
+            ""
+        };
+        format!("{} ({}{out})", self.variant.name, self.variant.path())
     }
     fn run(&mut self, pool: &Pool) {
         self.turn = (self.turn + 1) % self.packed.len();
         let packed = &self.packed[self.turn];
         let (v, k, n, a) = (&self.variant, self.k, self.n, &self.a);
-        if self.m == 1 {
+        if let Some(c) = &mut self.c_i32 {
+            let rows = split(self.m, pool.threads(), v.mr);
+            let chunks = chunks_at(c, &rows, n);
+            let bias = &self.bias;
+            par_chunks(pool, chunks, |t, c| {
+                let r = &rows[t];
+                if !r.is_empty() {
+                    qs8_gemm::gemm_i32(
+                        v,
+                        r.len(),
+                        &a[r.start * k..],
+                        k,
+                        &packed[0],
+                        128,
+                        bias,
+                        c,
+                        n,
+                    );
+                }
+            });
+        } else if self.m == 1 {
             let chunks = chunks_at(&mut self.c, &self.cols, 1);
             let (cols, bias, rq) = (&self.cols, &self.bias, self.requant);
             par_chunks(pool, chunks, |t, c| {

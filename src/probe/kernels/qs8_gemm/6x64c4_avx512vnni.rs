@@ -27,3 +27,19 @@ pub unsafe fn ukernel_fused(
 ) {
     super::avx512vnni::ukernel_fused::<MR, 4>(kq, a, lda, w, bias, rq, c, ldc)
 }
+
+/// # Safety
+/// As [`ukernel`], for a full `MR x NR` tile; `bias` holds NR values; `c` holds MR rows
+/// of NR writable i32 at stride `ldc`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn ukernel_i32(
+    kq: usize,
+    a: *const u8,
+    lda: usize,
+    w: *const i8,
+    bias: *const i32,
+    c: *mut i32,
+    ldc: usize,
+) {
+    super::avx512vnni::ukernel_i32::<MR, 4>(kq, a, lda, w, bias, c, ldc)
+}

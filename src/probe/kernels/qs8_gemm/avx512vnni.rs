@@ -75,3 +75,30 @@ pub unsafe fn ukernel_fused<const MR: usize, const NV: usize>(
         }
     }
 }
+
+/// A full tile of accumulators plus `bias`, stored as i32 straight to `c` (row stride
+/// `ldc`): no requantization, as onnxruntime's `MatMulInteger` returns them.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub unsafe fn ukernel_i32<const MR: usize, const NV: usize>(
+    kq: usize,
+    a: *const u8,
+    lda: usize,
+    w: *const i8,
+    bias: *const i32,
+    c: *mut i32,
+    ldc: usize,
+) {
+    let rows: [*const u8; MR] = std::array::from_fn(|i| a.add(i * lda));
+    let t = accumulate::<MR, NV>(&rows, kq, w);
+    let b: [__m512i; NV] =
+        std::array::from_fn(|j| _mm512_loadu_si512(bias.add(j * 16) as *const _));
+    for (i, row) in t.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            _mm512_storeu_si512(
+                c.add(i * ldc + j * 16) as *mut _,
+                _mm512_add_epi32(*v, b[j]),
+            );
+        }
+    }
+}

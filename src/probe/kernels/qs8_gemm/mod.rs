@@ -38,6 +38,8 @@ type Ukernel = unsafe fn(usize, usize, *const u8, usize, *const i8, *mut i32);
 /// A full-tile kernel with requantization fused: (kq, a, lda, w, bias, requant, c, ldc).
 type FusedUkernel =
     unsafe fn(usize, *const u8, usize, *const i8, *const i32, &Requant, *mut u8, usize);
+/// A full-tile kernel that stores i32 accumulators plus bias: (kq, a, lda, w, bias, c, ldc).
+type FusedI32Ukernel = unsafe fn(usize, *const u8, usize, *const i8, *const i32, *mut i32, usize);
 
 /// How a variant wants its weights and activations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +58,7 @@ pub struct Variant {
     pub nr: usize,
     ukernel: Ukernel,
     fused: Option<FusedUkernel>,
+    fused_i32: Option<FusedI32Ukernel>,
     supported: fn(&Isa) -> bool,
     layout: Layout,
     /// Exact only when every weight is in [-64, 63].
@@ -96,6 +99,7 @@ pub fn variants() -> Vec<Variant> {
             nr: vnni_6x64c4::NR,
             ukernel: vnni_6x64c4::ukernel,
             fused: Some(vnni_6x64c4::ukernel_fused),
+            fused_i32: Some(vnni_6x64c4::ukernel_i32),
             supported: |i| i.avx512vnni,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -107,6 +111,7 @@ pub fn variants() -> Vec<Variant> {
             nr: vnni_8x32c4::NR,
             ukernel: vnni_8x32c4::ukernel,
             fused: Some(vnni_8x32c4::ukernel_fused),
+            fused_i32: Some(vnni_8x32c4::ukernel_i32),
             supported: |i| i.avx512vnni,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -118,6 +123,7 @@ pub fn variants() -> Vec<Variant> {
             nr: avx2_4x16c4::NR,
             ukernel: avx2_4x16c4::ukernel_reduced,
             fused: None,
+            fused_i32: None,
             supported: |i| i.avx2_fma,
             layout: Layout::Plain,
             reduced_range_only: true,
@@ -129,6 +135,7 @@ pub fn variants() -> Vec<Variant> {
             nr: avx2_4x16c4::NR,
             ukernel: avx2_4x16c4::ukernel_exact,
             fused: None,
+            fused_i32: None,
             supported: |i| i.avx2_fma,
             layout: Layout::Split,
             reduced_range_only: false,
@@ -142,6 +149,7 @@ pub fn variants() -> Vec<Variant> {
         nr: neoni8mm_8x8c4::NR,
         ukernel: neoni8mm_8x8c4::ukernel,
         fused: None,
+        fused_i32: None,
         supported: |i| i.i8mm,
         layout: Layout::Plain,
         reduced_range_only: false,
@@ -155,6 +163,7 @@ pub fn variants() -> Vec<Variant> {
             nr: neondot_8x8c4::NR,
             ukernel: neondot_8x8c4::ukernel,
             fused: None,
+            fused_i32: None,
             supported: |i| i.dotprod,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -166,6 +175,7 @@ pub fn variants() -> Vec<Variant> {
             nr: neon_4x8c4::NR,
             ukernel: neon_4x8c4::ukernel,
             fused: None,
+            fused_i32: None,
             supported: |i| i.neon,
             layout: Layout::Plain,
             reduced_range_only: false,
@@ -178,6 +188,7 @@ pub fn variants() -> Vec<Variant> {
         nr: scalar_4x8::NR,
         ukernel: scalar_4x8::ukernel,
         fused: None,
+        fused_i32: None,
         supported: |_| true,
         layout: Layout::Plain,
         reduced_range_only: false,
@@ -283,6 +294,32 @@ pub struct QParams<'a> {
     pub requant: Requant,
 }
 
+/// Where a GEMM's results go.
+enum Out<'a> {
+    /// Requantized to u8.
+    U8 {
+        c: &'a mut [u8],
+        ldc: usize,
+        requant: &'a Requant,
+    },
+    /// The i32 accumulators (plus bias), as onnxruntime's `MatMulInteger` returns them.
+    I32 { c: &'a mut [i32], ldc: usize },
+}
+
+impl Out<'_> {
+    fn ldc(&self) -> usize {
+        match self {
+            Out::U8 { ldc, .. } | Out::I32 { ldc, .. } => *ldc,
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Out::U8 { c, .. } => c.len(),
+            Out::I32 { c, .. } => c.len(),
+        }
+    }
+}
+
 /// `c[rows] = requant((a[rows] - a_zp) * B + bias)` for rows `m0..m1`. `a` holds rows of
 /// `lda >= k` bytes; when `k` is not a multiple of 4 the rows are copied to a padded
 /// scratch buffer first.
@@ -298,6 +335,56 @@ pub fn gemm_rows(
     c: &mut [u8],
     ldc: usize,
 ) {
+    let out = Out::U8 {
+        c,
+        ldc,
+        requant: &q.requant,
+    };
+    drive(v, m0, m1, a, lda, b, q.a_zero_point, q.bias, out);
+}
+
+/// `c[rows] = (a[rows] - a_zero_point) * B + bias` as i32 for rows `m0..m1`: the same
+/// work as onnxruntime's `MatMulInteger` (plus a bias), without requantization.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_rows_i32(
+    v: &Variant,
+    m0: usize,
+    m1: usize,
+    a: &[u8],
+    lda: usize,
+    b: &PackedQB,
+    a_zero_point: u8,
+    bias: &[i32],
+    c: &mut [i32],
+    ldc: usize,
+) {
+    drive(
+        v,
+        m0,
+        m1,
+        a,
+        lda,
+        b,
+        a_zero_point,
+        bias,
+        Out::I32 { c, ldc },
+    );
+}
+
+/// The tile loop both outputs share: full tiles go through the variant's fused kernel
+/// for that output when it has one, every other tile through the i32 tile buffer.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    v: &Variant,
+    m0: usize,
+    m1: usize,
+    a: &[u8],
+    lda: usize,
+    b: &PackedQB,
+    a_zero_point: u8,
+    bias: &[i32],
+    mut out: Out,
+) {
     assert_eq!(
         (b.nr, b.layout),
         (v.nr, v.layout),
@@ -307,22 +394,15 @@ pub fn gemm_rows(
     if m1 <= m0 {
         return;
     }
-    if kq == 0 {
-        for i in m0..m1 {
-            for j in 0..n {
-                c[i * ldc + j] = q.requant.apply(q.bias.get(j).copied().unwrap_or(0));
-            }
-        }
-        return;
-    }
+    let ldc = out.ldc();
     assert!(
-        a.len() >= (m1 - 1) * lda + k && c.len() >= (m1 - 1) * ldc + n,
+        (kq == 0 || a.len() >= (m1 - 1) * lda + k) && out.len() >= (m1 - 1) * ldc + n,
         "A or C too small"
     );
-    let zp = i32::from(q.a_zero_point);
+    let zp = i32::from(a_zero_point);
     let bias: Vec<i32> = (0..n)
         .map(|j| {
-            let base = q.bias.get(j).copied().unwrap_or(0);
+            let base = bias.get(j).copied().unwrap_or(0);
             if v.shifted {
                 base + (128 - zp) * b.colsum[j]
             } else {
@@ -330,6 +410,19 @@ pub fn gemm_rows(
             }
         })
         .collect();
+    if kq == 0 {
+        for i in m0..m1 {
+            match &mut out {
+                Out::U8 { c, requant, .. } => {
+                    for j in 0..n {
+                        c[i * ldc + j] = requant.apply(bias[j]);
+                    }
+                }
+                Out::I32 { c, .. } => c[i * ldc..i * ldc + n].copy_from_slice(&bias),
+            }
+        }
+        return;
+    }
     // Rows are read in whole quads: pad them when k is not a multiple of 4.
     let padded: Vec<u8>;
     let (rows_src, row_stride, row_base) = if k % 4 == 0 {
@@ -350,34 +443,59 @@ pub fn gemm_rows(
         for (pi, panel) in b.data.chunks(kq * quad_bytes).enumerate() {
             let j = pi * nr;
             let cols = nr.min(n - j);
+            let full = rows == mr && cols == nr;
             // SAFETY: `rows` rows of kq*4 readable bytes start at this A row (padded
             // above when needed); the panel holds kq quads; the tile holds MR*NR i32;
-            // a fused full tile writes exactly MR rows of NR bytes inside C.
+            // a fused full tile writes exactly MR rows of NR values inside C.
             unsafe {
                 let ap = rows_src.as_ptr().add((i - m0 + row_base) * row_stride);
-                if let (Some(fused), true) = (v.fused, rows == mr && cols == nr) {
-                    fused(
-                        kq,
-                        ap,
-                        row_stride,
-                        panel.as_ptr(),
-                        bias[j..].as_ptr(),
-                        &q.requant,
-                        c.as_mut_ptr().add(i * ldc + j),
-                        ldc,
-                    );
-                    continue;
+                let fused_u8 = v.fused.filter(|_| full);
+                let fused_i32 = v.fused_i32.filter(|_| full);
+                match (&mut out, fused_u8, fused_i32) {
+                    (Out::U8 { c, requant, .. }, Some(f), _) => {
+                        let c = c.as_mut_ptr().add(i * ldc + j);
+                        f(
+                            kq,
+                            ap,
+                            row_stride,
+                            panel.as_ptr(),
+                            bias[j..].as_ptr(),
+                            requant,
+                            c,
+                            ldc,
+                        );
+                        continue;
+                    }
+                    (Out::I32 { c, .. }, _, Some(f)) => {
+                        let c = c.as_mut_ptr().add(i * ldc + j);
+                        f(
+                            kq,
+                            ap,
+                            row_stride,
+                            panel.as_ptr(),
+                            bias[j..].as_ptr(),
+                            c,
+                            ldc,
+                        );
+                        continue;
+                    }
+                    _ => {}
                 }
                 (v.ukernel)(rows, kq, ap, row_stride, panel.as_ptr(), tile.as_mut_ptr());
             }
             for r in 0..rows {
-                let out = &mut c[(i + r) * ldc + j..(i + r) * ldc + j + cols];
-                requantize_row(
-                    &tile[r * nr..r * nr + cols],
-                    &bias[j..j + cols],
-                    &q.requant,
-                    out,
-                );
+                let acc = &tile[r * nr..r * nr + cols];
+                let at = (i + r) * ldc + j;
+                match &mut out {
+                    Out::U8 { c, requant, .. } => {
+                        requantize_row(acc, &bias[j..j + cols], requant, &mut c[at..at + cols])
+                    }
+                    Out::I32 { c, .. } => {
+                        for ((o, x), bj) in c[at..at + cols].iter_mut().zip(acc).zip(&bias[j..]) {
+                            *o = x.wrapping_add(*bj);
+                        }
+                    }
+                }
             }
         }
         i += mr;
@@ -396,4 +514,20 @@ pub fn gemm(
     ldc: usize,
 ) {
     gemm_rows(v, 0, m, a, lda, b, q, c, ldc);
+}
+
+/// [`gemm_rows_i32`] over all `m` rows.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_i32(
+    v: &Variant,
+    m: usize,
+    a: &[u8],
+    lda: usize,
+    b: &PackedQB,
+    a_zero_point: u8,
+    bias: &[i32],
+    c: &mut [i32],
+    ldc: usize,
+) {
+    gemm_rows_i32(v, 0, m, a, lda, b, a_zero_point, bias, c, ldc);
 }

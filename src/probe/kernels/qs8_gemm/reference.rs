@@ -64,6 +64,33 @@ fn rounding_divide_by_pot(x: i32, exponent: u32) -> i32 {
     (x >> exponent) + i32::from(remainder > threshold)
 }
 
+/// `c = sum_k (a - a_zp) * b + bias`, the i32 accumulators (what onnxruntime's
+/// `MatMulInteger` returns, plus a bias).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_i32(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[u8],
+    lda: usize,
+    a_zp: u8,
+    b: &[i8],
+    ldb: usize,
+    bias: &[i32],
+    c: &mut [i32],
+    ldc: usize,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = bias.get(j).copied().unwrap_or(0);
+            for p in 0..k {
+                acc += (i32::from(a[i * lda + p]) - i32::from(a_zp)) * i32::from(b[p * ldb + j]);
+            }
+            c[i * ldc + j] = acc;
+        }
+    }
+}
+
 /// `c = requant(sum_k (a - a_zp) * b + bias)`; a: u8 `m x k`, b: i8 `k x n`, c: u8 `m x n`.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
@@ -80,13 +107,11 @@ pub fn gemm(
     c: &mut [u8],
     ldc: usize,
 ) {
+    let mut acc = vec![0i32; m * n];
+    gemm_i32(m, n, k, a, lda, a_zp, b, ldb, bias, &mut acc, n);
     for i in 0..m {
         for j in 0..n {
-            let mut acc = bias.get(j).copied().unwrap_or(0);
-            for p in 0..k {
-                acc += (i32::from(a[i * lda + p]) - i32::from(a_zp)) * i32::from(b[p * ldb + j]);
-            }
-            c[i * ldc + j] = rq.apply(acc);
+            c[i * ldc + j] = rq.apply(acc[i * n + j]);
         }
     }
 }
