@@ -33,7 +33,8 @@ fn acknowledged_reports_survive_kill_9() {
 
 /// A database written by the first schema (results with a rowid) is migrated in place
 /// when a newer collector opens it: nothing stored is lost, and new reports land in
-/// the rebuilt table.
+/// the rebuilt table. Reports stored as TEXT before compression read back as they
+/// are; new ones are stored as smaller zstd BLOBs and read back as sent.
 #[test]
 fn a_version_1_database_migrates_without_losing_rows() {
     use common::http::{sample_report, Collector, READ};
@@ -80,9 +81,21 @@ fn a_version_1_database_migrates_without_losing_rows() {
     let collector = Collector::start_in(dir.clone(), &db, &[]);
     let got = collector.get(&format!("/v1/reports/{old_id}"), READ);
     assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json(), old);
     let new = sample_report();
+    let new_id = new["report_id"].as_str().unwrap().to_string();
     assert_eq!(collector.post_report(&new).status, 201);
     assert_eq!(collector.stored(), 2);
+    let got = collector.get(&format!("/v1/reports/{new_id}"), READ);
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json(), new);
+    let export = collector.get("/v1/export?since=0", READ);
+    let lines: Vec<serde_json::Value> = export
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, vec![old.clone(), new.clone()]);
     drop(collector);
 
     let c = rusqlite::Connection::open(&path).unwrap();
@@ -109,5 +122,18 @@ fn a_version_1_database_migrates_without_losing_rows() {
     assert_eq!(rows[0], (1, 0, "gemm".into(), None));
     assert_eq!(rows[1].3.as_deref(), Some("no dotprod on cortex-a53"));
     assert_eq!((rows[2].0, rows[2].2.as_str()), (2, "gemm"));
+    let raw: Vec<(String, i64)> = c
+        .prepare("SELECT typeof(raw), length(raw) FROM reports ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(raw[0], ("text".into(), old.to_string().len() as i64));
+    assert_eq!(raw[1].0, "blob");
+    assert!(
+        (raw[1].1 as usize) < new.to_string().len() * 3 / 4,
+        "{raw:?}: a stored report should compress"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

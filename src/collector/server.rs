@@ -254,7 +254,15 @@ fn content_type_is(headers: &HeaderMap, wanted: &[&str]) -> bool {
         .is_some_and(|ct| wanted.contains(&ct.as_str()))
 }
 
-async fn submit(app: &App, items: Vec<Incoming>) -> Result<Vec<Outcome>, Response> {
+async fn submit(app: &App, mut items: Vec<Incoming>) -> Result<Vec<Outcome>, Response> {
+    if app.store.compresses_raw() {
+        for item in &mut items {
+            if let Err(e) = item.compress() {
+                app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
+                return Err((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "store_error", "message": format!("the report was not stored: {e}") }))).into_response());
+            }
+        }
+    }
     let (tx, rx) = oneshot::channel();
     if app.queue.try_send(Job { items, reply: tx }).is_err() {
         return Err(refuse(

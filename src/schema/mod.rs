@@ -2,6 +2,7 @@
 //! validation. Depends on serde alone (schemars only under the `host` feature, to
 //! generate the committed JSON Schema).
 
+mod depth;
 mod identity;
 mod report;
 mod validate;
