@@ -71,6 +71,26 @@ fn par_chunks<T: Send>(pool: &Pool, chunks: Vec<&mut [T]>, f: impl Fn(usize, &mu
     });
 }
 
+/// The rows of `out` (`m` rows of `row_len`) split across the pool in whole `step`-row
+/// tiles: `f(rows, out_rows)` on each thread that got any.
+fn par_rows<T: Send>(
+    pool: &Pool,
+    out: &mut [T],
+    m: usize,
+    row_len: usize,
+    step: usize,
+    f: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync,
+) {
+    let rows = split(m, pool.threads(), step);
+    let chunks = chunks_at(out, &rows, row_len);
+    par_chunks(pool, chunks, |t, c| {
+        let r = rows[t].clone();
+        if !r.is_empty() {
+            f(r, c);
+        }
+    });
+}
+
 /// Split `out` at the given row ranges (`row_len` elements per row).
 fn chunks_at<'a, T>(
     mut out: &'a mut [T],
@@ -282,13 +302,8 @@ impl Workload for GemmF32 {
                 }
             });
         } else {
-            let rows = split(self.m, pool.threads(), v.mr);
-            let chunks = chunks_at(&mut self.c, &rows, n);
-            par_chunks(pool, chunks, |t, c| {
-                let r = &rows[t];
-                if !r.is_empty() {
-                    f32_gemm::gemm(v, r.len(), &a[r.start * k..], k, &packed[0], c, n);
-                }
+            par_rows(pool, &mut self.c, self.m, n, v.mr, |r, c| {
+                f32_gemm::gemm(v, r.len(), &a[r.start * k..], k, &packed[0], c, n);
             });
         }
     }
@@ -375,24 +390,10 @@ impl Workload for GemmQ8 {
         let packed = &self.packed[self.turn];
         let (v, k, n, a) = (&self.variant, self.k, self.n, &self.a);
         if let Some(c) = &mut self.c_i32 {
-            let rows = split(self.m, pool.threads(), v.mr);
-            let chunks = chunks_at(c, &rows, n);
             let bias = &self.bias;
-            par_chunks(pool, chunks, |t, c| {
-                let r = &rows[t];
-                if !r.is_empty() {
-                    qs8_gemm::gemm_i32(
-                        v,
-                        r.len(),
-                        &a[r.start * k..],
-                        k,
-                        &packed[0],
-                        128,
-                        bias,
-                        c,
-                        n,
-                    );
-                }
+            par_rows(pool, c, self.m, n, v.mr, |r, c| {
+                let a = &a[r.start * k..];
+                qs8_gemm::gemm_i32(v, r.len(), a, k, &packed[0], 128, bias, c, n);
             });
         } else if self.m == 1 {
             let chunks = chunks_at(&mut self.c, &self.cols, 1);
@@ -408,18 +409,13 @@ impl Workload for GemmQ8 {
                 }
             });
         } else {
-            let rows = split(self.m, pool.threads(), v.mr);
-            let chunks = chunks_at(&mut self.c, &rows, n);
             let q = qs8_gemm::QParams {
                 a_zero_point: 128,
                 bias: &self.bias,
                 requant: self.requant,
             };
-            par_chunks(pool, chunks, |t, c| {
-                let r = &rows[t];
-                if !r.is_empty() {
-                    qs8_gemm::gemm(v, r.len(), &a[r.start * k..], k, &packed[0], &q, c, n);
-                }
+            par_rows(pool, &mut self.c, self.m, n, v.mr, |r, c| {
+                qs8_gemm::gemm(v, r.len(), &a[r.start * k..], k, &packed[0], &q, c, n);
             });
         }
     }

@@ -31,6 +31,28 @@ unsafe fn accumulate<const MR: usize, const NV: usize>(
     t
 }
 
+/// A full `MR`-row tile's accumulators plus `bias` (`16 * NV` values), in registers:
+/// what both fused epilogues start from.
+#[inline(always)]
+unsafe fn full_tile_plus_bias<const MR: usize, const NV: usize>(
+    kq: usize,
+    a: *const u8,
+    lda: usize,
+    w: *const i8,
+    bias: *const i32,
+) -> [[__m512i; NV]; MR] {
+    let rows: [*const u8; MR] = std::array::from_fn(|i| a.add(i * lda));
+    let mut t = accumulate::<MR, NV>(&rows, kq, w);
+    let b: [__m512i; NV] =
+        std::array::from_fn(|j| _mm512_loadu_si512(bias.add(j * 16) as *const _));
+    for row in t.iter_mut() {
+        for (v, bj) in row.iter_mut().zip(b) {
+            *v = _mm512_add_epi32(*v, bj);
+        }
+    }
+    t
+}
+
 /// The i32 tile to `acc` (row stride `16 * NV`); rows past `mr` repeat the last one.
 #[inline(always)]
 pub unsafe fn ukernel<const MR: usize, const NV: usize>(
@@ -64,13 +86,10 @@ pub unsafe fn ukernel_fused<const MR: usize, const NV: usize>(
     c: *mut u8,
     ldc: usize,
 ) {
-    let rows: [*const u8; MR] = std::array::from_fn(|i| a.add(i * lda));
-    let t = accumulate::<MR, NV>(&rows, kq, w);
-    let b: [__m512i; NV] =
-        std::array::from_fn(|j| _mm512_loadu_si512(bias.add(j * 16) as *const _));
+    let t = full_tile_plus_bias::<MR, NV>(kq, a, lda, w, bias);
     for (i, row) in t.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
-            let q = super::requant::avx512::requant16_reg(_mm512_add_epi32(*v, b[j]), rq);
+            let q = super::requant::avx512::requant16_reg(*v, rq);
             _mm_storeu_si128(c.add(i * ldc + j * 16) as *mut __m128i, q);
         }
     }
@@ -89,16 +108,10 @@ pub unsafe fn ukernel_i32<const MR: usize, const NV: usize>(
     c: *mut i32,
     ldc: usize,
 ) {
-    let rows: [*const u8; MR] = std::array::from_fn(|i| a.add(i * lda));
-    let t = accumulate::<MR, NV>(&rows, kq, w);
-    let b: [__m512i; NV] =
-        std::array::from_fn(|j| _mm512_loadu_si512(bias.add(j * 16) as *const _));
+    let t = full_tile_plus_bias::<MR, NV>(kq, a, lda, w, bias);
     for (i, row) in t.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
-            _mm512_storeu_si512(
-                c.add(i * ldc + j * 16) as *mut _,
-                _mm512_add_epi32(*v, b[j]),
-            );
+            _mm512_storeu_si512(c.add(i * ldc + j * 16) as *mut _, *v);
         }
     }
 }
