@@ -67,5 +67,20 @@ node tests/browser/check_report.mjs "$art/report" "$art/report.png"
 # and on one with dotprod, i8mm and fp16 (max).
 for cpu in cortex-a53 max; do
   echo "kernel self-test under qemu -cpu $cpu:"
-  QEMU_CPU=$cpu qemu-aarch64-static "$probe" selftest | tail -n 1
+  QEMU_CPU=$cpu qemu-aarch64-static "$probe" selftest > "$art/selftest-$cpu.txt" ||
+    { cat "$art/selftest-$cpu.txt"; exit 1; }
+  tail -n 1 "$art/selftest-$cpu.txt"
 done
+# -cpu max has every extension, so every NEON variant must have run there, and an
+# f16 GEMM measures on it; the A53 has no FP16 and must say so instead of measuring.
+for v in f32-gemm-8x8-neon qs8-gemm-4x8c4-neon qs8-gemm-8x8c4-neondot qs8-gemm-8x8c4-neoni8mm f16-gemm-8x16-neonfp16; do
+  grep -Eq "^  $v +[0-9]+/[0-9]+ ok$" "$art/selftest-max.txt" ||
+    { echo "the self-test under -cpu max did not run $v" >&2; exit 1; }
+done
+QEMU_CPU=max qemu-aarch64-static "$probe" bench gemm --dtype f16 --m 40 --n 48 --k 36 --min-time-ms 1 --json |
+  grep -q '"path":"f16-gemm-8x16-neonfp16"' || { echo "no f16 GEMM under -cpu max" >&2; exit 1; }
+if QEMU_CPU=cortex-a53 qemu-aarch64-static "$probe" bench gemm --dtype f16 --m 8 --n 8 --k 8 2> "$art/a53-f16.txt" ||
+  ! grep -q "half-precision" "$art/a53-f16.txt"; then
+  echo "the A53 measured or mis-refused an f16 GEMM: $(cat "$art/a53-f16.txt")" >&2; exit 1
+fi
+echo "f16 GEMM: measured under -cpu max, refused with its reason on the Cortex-A53"

@@ -21,7 +21,7 @@ cooldown_max_s = 1
 sustained_s = 1
 [[kernels]]
 family = "gemm"
-dtypes = ["f32", "i8"]
+dtypes = ["f32", "f16", "i8"]
 shapes = [{ m = 37, n = 70, k = 29 }]
 [[kernels]]
 family = "gemv"
@@ -29,7 +29,7 @@ dtypes = ["f32", "i8"]
 shapes = [{ n = 100, k = 64 }]
 [[kernels]]
 family = "conv3x3"
-dtypes = ["f32", "i8"]
+dtypes = ["f32", "f16", "i8"]
 shapes = [{ h = 9, w = 7, cin = 5, cout = 11, stride = 2 }]
 [[kernels]]
 family = "dwconv3x3"
@@ -137,6 +137,30 @@ fn probe_writes_one_valid_report_with_every_family() {
                 }
             }
         }
+        // f16 runs only on CPUs with half-precision arithmetic; elsewhere, and for
+        // families without an f16 variant, it is skipped with a reason that says why.
+        let f16_rows = |family: &str| -> Vec<_> {
+            report
+                .results
+                .iter()
+                .filter(|r| r.kernel == family && r.dtype == Some(fleetscope::schema::Dtype::F16))
+                .collect()
+        };
+        let fp16 = fleetscope::probe::kernels::Isa::detect().fp16;
+        assert!(!f16_rows("gemm").is_empty());
+        for r in f16_rows("gemm") {
+            match (&r.skipped, fp16) {
+                (None, true) => assert!(r.path.as_deref().is_some_and(|p| p.contains("f16"))),
+                (Some(why), false) => assert!(why.contains("half-precision"), "{why}"),
+                other => panic!("f16 gemm with fp16={fp16}: {other:?}"),
+            }
+        }
+        let conv16 = f16_rows("conv3x3");
+        assert!(!conv16.is_empty());
+        assert!(conv16.iter().all(|r| r
+            .skipped
+            .as_deref()
+            .is_some_and(|s| s.contains("no f16 variant"))));
         // Multi-threaded MobileNetV2 is skipped with its reason, never silently dropped.
         let cores = report
             .cpu
@@ -280,7 +304,7 @@ fn selftest_passes_and_bad_suites_are_refused() {
     );
     assert_eq!(code, 2);
     assert!(
-        err.contains("f64") && err.contains("\"f32\" or \"i8\""),
+        err.contains("f64") && err.contains("\"f32\", \"f16\" or \"i8\""),
         "{err}"
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -12,7 +12,7 @@ const USAGE: &str = "fleetscope-probe: identify this device and measure its infe
 usage:
   fleetscope-probe identify [--json] [--fixture FILE.json | --sysroot DIR]
     fleetscope-probe probe [--suite quick|standard|FILE] [--out FILE|-] [--full-range] [--stream-results]
-  fleetscope-probe bench KERNEL [--dtype f32|i8] [--m M --n N --k K ...] [--threads T] [--full-range] [--i32-out] [--cold] [--min-time-ms MS] [--json]
+  fleetscope-probe bench KERNEL [--dtype f32|f16|i8] [--m M --n N --k K ...] [--threads T] [--full-range] [--i32-out] [--cold] [--min-time-ms MS] [--json]
   fleetscope-probe selftest
   fleetscope-probe --version";
 
@@ -101,11 +101,9 @@ fn run() -> Result<String, String> {
                     Long("i32-out") => args.i32_out = true,
                     Long("cold") => args.cold = true,
                     Long("dtype") => {
-                        args.dtype = match text(&mut parser)?.as_str() {
-                            "f32" => Dtype::F32,
-                            "i8" => Dtype::I8,
-                            other => return Err(format!("--dtype {other:?}: use f32 or i8")),
-                        }
+                        let name = text(&mut parser)?;
+                        args.dtype = Dtype::parse(&name)
+                            .ok_or(format!("--dtype {name:?}: use f32, f16 or i8"))?;
                     }
                     Long("threads") => args.threads = number(&mut parser, "threads")? as usize,
                     Long("min-time-ms") => {

@@ -190,7 +190,7 @@ enum Command {
 struct BenchCli {
     /// gemm, gemv, conv3x3, dwconv3x3, peak_fma, peak_dot, membw or mobilenet_v2.
     kernel: String,
-    #[arg(long, value_parser = ["f32", "i8"], default_value = "f32")]
+    #[arg(long, value_parser = ["f32", "f16", "i8"], default_value = "f32")]
     dtype: String,
     #[arg(long)]
     m: Option<u64>,
@@ -258,11 +258,7 @@ impl BenchCli {
         }
         BenchArgs {
             kernel: self.kernel.clone(),
-            dtype: if self.dtype == "i8" {
-                Dtype::I8
-            } else {
-                Dtype::F32
-            },
+            dtype: Dtype::parse(&self.dtype).unwrap_or(Dtype::F32),
             shape,
             threads: self.threads,
             full_range: self.full_range,

@@ -31,11 +31,7 @@ pub fn cases(suite: &crate::probe::suite::Suite) -> Vec<Case> {
             continue; // a bandwidth probe, not an inference kernel
         }
         for d in &k.dtypes {
-            let dtype = match d.as_str() {
-                "i8" => Dtype::I8,
-                "f16" => Dtype::F16,
-                _ => Dtype::F32,
-            };
+            let dtype = Dtype::parse(d).unwrap_or(Dtype::F32);
             for shape in &k.shapes {
                 out.push(Case {
                     family: k.family.clone(),

@@ -87,6 +87,13 @@ impl Dtype {
             Dtype::I8 => "i8",
         }
     }
+
+    /// The dtype a schema name (`f32`, `f16`, `i8`) names.
+    pub fn parse(name: &str) -> Option<Dtype> {
+        [Dtype::F32, Dtype::F16, Dtype::I8]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
 }
 
 /// One kernel measurement, or the reason it was skipped.

@@ -5,6 +5,7 @@
 #![allow(clippy::too_many_arguments)]
 
 pub mod conv;
+pub mod f16_gemm;
 pub mod f32_gemm;
 pub mod isa;
 pub mod mobilenet_v2;

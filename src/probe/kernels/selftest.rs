@@ -3,6 +3,7 @@
 //! `fleetscope-probe selftest` on a device or under qemu for each emulated CPU.
 
 use super::conv::{self, reference as conv_ref, DwVariant};
+use super::f16_gemm::{self, f16};
 use super::{f32_gemm, qs8_gemm, Isa};
 
 /// The result of one variant on one shape.
@@ -30,8 +31,12 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
     }
+    /// A value in [-1, 1] in steps of 1/1000.
     pub fn f32(&mut self) -> f32 {
         (self.below(2001) as f32 - 1000.0) / 1000.0
+    }
+    pub fn f32s(&mut self, len: usize) -> Vec<f32> {
+        (0..len).map(|_| self.f32()).collect()
     }
     pub fn i8_in(&mut self, lo: i32, hi: i32) -> i8 {
         (lo + self.below((hi - lo + 1) as u64) as i32) as i8
@@ -92,6 +97,31 @@ pub fn run(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
                 shape: shape.clone(),
                 ok: finite && worst <= tol,
                 detail: format!("max abs error {worst:.3e} (tolerance {tol:.1e})"),
+            });
+        }
+        // f16: bit-exact with one fused f16 multiply-add per k step, in k order. Values
+        // in [-1, 1] keep every step exact in the f64 reference (see its doc).
+        let a16: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
+        let b16: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
+        let mut want16 = vec![f16::ZERO; m * n];
+        f16_gemm::reference::gemm(m, n, k, &a16, k, &b16, n, &mut want16, n);
+        for v in f16_gemm::variants()
+            .into_iter()
+            .filter(|v| v.supported(isa))
+        {
+            let packed = f16_gemm::PackedB::new(k, n, &b16, n, v.nr);
+            let mut got = vec![f16::NAN; m * n];
+            f16_gemm::gemm(&v, m, &a16, k, &packed, &mut got, n);
+            let bad = got
+                .iter()
+                .zip(&want16)
+                .filter(|(g, w)| g.to_bits() != w.to_bits())
+                .count();
+            out.push(Outcome {
+                variant: v.name.into(),
+                shape: shape.clone(),
+                ok: bad == 0,
+                detail: format!("{bad} of {} outputs differ", m * n),
             });
         }
         // int8: bit-exact, full-range and reduced-range weights.

@@ -202,7 +202,8 @@ pub fn run_suite(
         for threads in thread_counts(&suite.run.threads, t.cpus.len()) {
             for k in &suite.kernels {
                 for d in &k.dtypes {
-                    let dtype = if d == "i8" { Dtype::I8 } else { Dtype::F32 };
+                    // Checked when the suite was loaded.
+                    let dtype = Dtype::parse(d).unwrap_or(Dtype::F32);
                     for shape in &k.shapes {
                         jobs.push((t.clone(), threads, k.family.clone(), dtype, shape.clone()));
                     }

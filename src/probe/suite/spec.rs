@@ -98,9 +98,9 @@ impl Suite {
                 ));
             }
             for d in &k.dtypes {
-                if !["f32", "i8"].contains(&d.as_str()) {
+                if crate::schema::Dtype::parse(d).is_none() {
                     return Err(format!(
-                        "suite {origin}: kernels[{i}].dtypes has {d:?}; use \"f32\" or \"i8\""
+                        "suite {origin}: kernels[{i}].dtypes has {d:?}; use \"f32\", \"f16\" or \"i8\""
                     ));
                 }
             }

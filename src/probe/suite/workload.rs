@@ -4,6 +4,7 @@
 
 use crate::probe::bench::Pool;
 use crate::probe::kernels::conv::{self, DwVariant};
+use crate::probe::kernels::f16_gemm::{self, f16};
 use crate::probe::kernels::mobilenet_v2::{self, MobileNetV2F32, MobileNetV2Q8};
 use crate::probe::kernels::qs8_gemm::{self, Requant};
 use crate::probe::kernels::roofline;
@@ -144,6 +145,11 @@ pub fn build(
     if opt.i32_out && (family, dtype) != ("gemm", Dtype::I8) {
         return Err("i32 output applies to gemm with --dtype i8 only".into());
     }
+    if dtype == Dtype::F16 && !matches!(family, "gemm" | "gemv") {
+        return Err(format!(
+            "{family} has no f16 variant in this suite version (f16 covers gemm and gemv)"
+        ));
+    }
     match (family, dtype) {
         ("gemm", _) | ("gemv", _) => {
             let (m, n, k) = if family == "gemv" {
@@ -155,9 +161,16 @@ pub fn build(
                     dim(shape, "k", family)?,
                 )
             };
+            let (a, b) = (r.f32s(m * k), r.f32s(k * n));
             Ok(match dtype {
-                Dtype::F32 => Box::new(GemmF32::new(isa, m, n, k, opt, &mut r)),
-                _ => Box::new(GemmQ8::new(isa, m, n, k, opt, &mut r)),
+                Dtype::F32 => Box::new(GemmFloat::new(f32_gemm::best(isa), m, n, k, opt, a, &b)),
+                Dtype::F16 => {
+                    let variant = f16_gemm::best(isa).ok_or(f16_gemm::UNSUPPORTED)?;
+                    let half = |v: &[f32]| v.iter().map(|&x| f16::from_f32(x)).collect();
+                    let b: Vec<f16> = half(&b);
+                    Box::new(GemmFloat::new(variant, m, n, k, opt, half(&a), &b))
+                }
+                Dtype::I8 => Box::new(GemmQ8::new(isa, m, n, k, opt, &mut r)),
             })
         }
         ("conv3x3", _) => {
@@ -236,24 +249,30 @@ pub fn build(
     }
 }
 
-struct GemmF32 {
+/// A floating-point GEMM (f32, or f16 on CPUs with half-precision arithmetic).
+struct GemmFloat<T> {
     m: usize,
     n: usize,
     k: usize,
-    variant: f32_gemm::Variant,
-    a: Vec<f32>,
+    variant: f32_gemm::Variant<T>,
+    a: Vec<T>,
     /// Per copy, per thread: the packed weights (per-thread column slices for m = 1).
-    packed: Vec<Vec<f32_gemm::PackedB>>,
+    packed: Vec<Vec<f32_gemm::PackedB<T>>>,
     cols: Vec<std::ops::Range<usize>>,
-    c: Vec<f32>,
+    c: Vec<T>,
     turn: usize,
 }
 
-impl GemmF32 {
-    fn new(isa: &Isa, m: usize, n: usize, k: usize, opt: Options, r: &mut Rng) -> Self {
-        let variant = f32_gemm::best(isa);
-        let a: Vec<f32> = (0..m * k).map(|_| r.f32()).collect();
-        let b: Vec<f32> = (0..k * n).map(|_| r.f32()).collect();
+impl<T: Copy + Default> GemmFloat<T> {
+    fn new(
+        variant: f32_gemm::Variant<T>,
+        m: usize,
+        n: usize,
+        k: usize,
+        opt: Options,
+        a: Vec<T>,
+        b: &[T],
+    ) -> Self {
         // m = 1 (a fully connected layer) splits columns across threads; otherwise rows.
         let cols = if m == 1 && !opt.i32_out {
             split(n, opt.threads, variant.nr)
@@ -263,13 +282,13 @@ impl GemmF32 {
         let pack = || {
             cols.iter()
                 .map(|cr| {
-                    let sub = column_block(&b, k, n, cr);
+                    let sub = column_block(b, k, n, cr);
                     f32_gemm::PackedB::new(k, cr.len(), &sub, cr.len(), variant.nr)
                 })
                 .collect()
         };
         let packed = cold_copies(opt.cold_bytes, pack, |p| p.bytes());
-        GemmF32 {
+        GemmFloat {
             m,
             n,
             k,
@@ -277,13 +296,13 @@ impl GemmF32 {
             a,
             packed,
             cols,
-            c: vec![0.0; m * n],
+            c: vec![T::default(); m * n],
             turn: 0,
         }
     }
 }
 
-impl Workload for GemmF32 {
+impl<T: Copy + Default + Send + Sync> Workload for GemmFloat<T> {
     fn ops(&self) -> u64 {
         2 * (self.m * self.n * self.k) as u64
     }
@@ -432,8 +451,14 @@ struct Conv3x3 {
 }
 
 enum ConvKind {
-    F32 { gemm: GemmF32, input: Vec<f32> },
-    Q8 { gemm: GemmQ8, input: Vec<u8> },
+    F32 {
+        gemm: GemmFloat<f32>,
+        input: Vec<f32>,
+    },
+    Q8 {
+        gemm: GemmQ8,
+        input: Vec<u8>,
+    },
 }
 
 impl Conv3x3 {
@@ -452,7 +477,11 @@ impl Conv3x3 {
         let rows = conv::out_size(h, stride) * conv::out_size(w, stride);
         let inner = match dtype {
             Dtype::F32 => ConvKind::F32 {
-                gemm: GemmF32::new(isa, rows, cout, 9 * cin, opt, r),
+                gemm: {
+                    let (m, n, k) = (rows, cout, 9 * cin);
+                    let (a, b) = (r.f32s(m * k), r.f32s(k * n));
+                    GemmFloat::new(f32_gemm::best(isa), m, n, k, opt, a, &b)
+                },
                 input: (0..h * w * cin).map(|_| r.f32()).collect(),
             },
             _ => ConvKind::Q8 {

@@ -1,6 +1,7 @@
 //! f32 GEMM (and 1x1 convolution): `C = A * B` with B packed once, as inference
 //! weights are. Micro-kernels per ISA read A rows directly (XNNPACK style); edge
-//! tiles go through a local buffer. Variants are chosen at run time.
+//! tiles go through a local buffer. Variants are chosen at run time. The packing and
+//! tile driver are generic over the element type: the f16 GEMM reuses them.
 
 #[cfg(target_arch = "x86_64")]
 #[path = "6x16_avx2.rs"]
@@ -17,25 +18,27 @@ mod scalar_4x8;
 
 use super::isa::Isa;
 
-type Ukernel = unsafe fn(usize, usize, *const f32, usize, *const f32, *mut f32, usize);
+/// `ukernel(rows, k, a, lda, packed_panel, c, ldc)`: a full `mr x nr` tile of C from
+/// `rows <= mr` rows of A (the rest read row `rows - 1` again and are discarded).
+pub type Ukernel<T> = unsafe fn(usize, usize, *const T, usize, *const T, *mut T, usize);
 
 /// One micro-kernel and its tile.
 #[derive(Clone, Copy)]
-pub struct Variant {
+pub struct Variant<T = f32> {
     pub name: &'static str,
     pub mr: usize,
     pub nr: usize,
-    ukernel: Ukernel,
-    supported: fn(&Isa) -> bool,
+    pub(crate) ukernel: Ukernel<T>,
+    pub(crate) supported: fn(&Isa) -> bool,
 }
 
-impl std::fmt::Debug for Variant {
+impl<T> std::fmt::Debug for Variant<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.name)
     }
 }
 
-impl Variant {
+impl<T> Variant<T> {
     pub fn supported(&self, isa: &Isa) -> bool {
         (self.supported)(isa)
     }
@@ -43,41 +46,39 @@ impl Variant {
 
 /// Every variant built for this target, fastest first.
 pub fn variants() -> Vec<Variant> {
-    #[allow(unused_mut)]
-    let mut v: Vec<Variant> = Vec::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        v.push(Variant {
+    Vec::from([
+        #[cfg(target_arch = "x86_64")]
+        Variant {
             name: "f32-gemm-8x32-avx512",
             mr: avx512_8x32::MR,
             nr: avx512_8x32::NR,
             ukernel: avx512_8x32::ukernel,
             supported: |i| i.avx512f,
-        });
-        v.push(Variant {
+        },
+        #[cfg(target_arch = "x86_64")]
+        Variant {
             name: "f32-gemm-6x16-avx2",
             mr: avx2_6x16::MR,
             nr: avx2_6x16::NR,
             ukernel: avx2_6x16::ukernel,
             supported: |i| i.avx2_fma,
-        });
-    }
-    #[cfg(target_arch = "aarch64")]
-    v.push(Variant {
-        name: "f32-gemm-8x8-neon",
-        mr: neon_8x8::MR,
-        nr: neon_8x8::NR,
-        ukernel: neon_8x8::ukernel,
-        supported: |i| i.neon,
-    });
-    v.push(Variant {
-        name: "f32-gemm-4x8-scalar",
-        mr: scalar_4x8::MR,
-        nr: scalar_4x8::NR,
-        ukernel: scalar_4x8::ukernel,
-        supported: |_| true,
-    });
-    v
+        },
+        #[cfg(target_arch = "aarch64")]
+        Variant {
+            name: "f32-gemm-8x8-neon",
+            mr: neon_8x8::MR,
+            nr: neon_8x8::NR,
+            ukernel: neon_8x8::ukernel,
+            supported: |i| i.neon,
+        },
+        Variant {
+            name: "f32-gemm-4x8-scalar",
+            mr: scalar_4x8::MR,
+            nr: scalar_4x8::NR,
+            ukernel: scalar_4x8::ukernel,
+            supported: |_| true,
+        },
+    ])
 }
 
 /// The fastest variant this CPU supports (or the named one).
@@ -92,17 +93,17 @@ pub fn best(isa: &Isa) -> Variant {
 /// B (`k x n`) repacked into `nr`-wide column panels, zero-padded: one panel is
 /// `k * nr` contiguous floats, row `p` of the panel being `b[p][j0..j0+nr]`.
 #[derive(Debug, Clone)]
-pub struct PackedB {
+pub struct PackedB<T = f32> {
     pub k: usize,
     pub n: usize,
     pub nr: usize,
-    data: Vec<f32>,
+    data: Vec<T>,
 }
 
-impl PackedB {
-    pub fn new(k: usize, n: usize, b: &[f32], ldb: usize, nr: usize) -> Self {
+impl<T: Copy + Default> PackedB<T> {
+    pub fn new(k: usize, n: usize, b: &[T], ldb: usize, nr: usize) -> Self {
         let panels = n.div_ceil(nr);
-        let mut data = vec![0f32; panels * k * nr];
+        let mut data = vec![T::default(); panels * k * nr];
         for (pi, panel) in data
             .chunks_mut((k * nr).max(1))
             .enumerate()
@@ -119,20 +120,20 @@ impl PackedB {
     }
 
     pub fn bytes(&self) -> usize {
-        self.data.len() * 4
+        std::mem::size_of_val(self.data.as_slice())
     }
 }
 
 /// `c[rows] = a[rows] * B` for rows `m0..m1` of A and C. `a` holds `m` rows of
-/// `lda >= k` floats; `c` holds rows of `ldc >= n`.
-pub fn gemm_rows(
-    v: &Variant,
+/// `lda >= k` elements; `c` holds rows of `ldc >= n`.
+pub fn gemm_rows<T: Copy + Default>(
+    v: &Variant<T>,
     m0: usize,
     m1: usize,
-    a: &[f32],
+    a: &[T],
     lda: usize,
-    b: &PackedB,
-    c: &mut [f32],
+    b: &PackedB<T>,
+    c: &mut [T],
     ldc: usize,
 ) {
     assert_eq!(b.nr, v.nr, "B was packed for another variant");
@@ -144,11 +145,11 @@ pub fn gemm_rows(
     assert!(m1 == 0 || c.len() >= (m1 - 1) * ldc + n, "C too small");
     if k == 0 {
         for i in m0..m1 {
-            c[i * ldc..i * ldc + n].fill(0.0);
+            c[i * ldc..i * ldc + n].fill(T::default());
         }
         return;
     }
-    let mut tile = [0f32; 8 * 32];
+    let mut tile = [T::default(); 8 * 32];
     debug_assert!(mr * nr <= tile.len());
     let mut i = m0;
     while i < m1 {
@@ -157,7 +158,7 @@ pub fn gemm_rows(
             let j = pi * nr;
             let cols = nr.min(n - j);
             // SAFETY: `rows` rows of A from `i` exist (checked above); the panel holds
-            // k*nr floats; full tiles write inside C, partial tiles into `tile`.
+            // k*nr elements; full tiles write inside C, partial tiles into `tile`.
             unsafe {
                 let ap = a.as_ptr().add(i * lda);
                 if rows == mr && cols == nr {
@@ -184,6 +185,14 @@ pub fn gemm_rows(
 }
 
 /// `C = A * B` over all `m` rows.
-pub fn gemm(v: &Variant, m: usize, a: &[f32], lda: usize, b: &PackedB, c: &mut [f32], ldc: usize) {
+pub fn gemm<T: Copy + Default>(
+    v: &Variant<T>,
+    m: usize,
+    a: &[T],
+    lda: usize,
+    b: &PackedB<T>,
+    c: &mut [T],
+    ldc: usize,
+) {
     gemm_rows(v, 0, m, a, lda, b, c, ldc);
 }
