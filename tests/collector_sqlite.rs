@@ -31,7 +31,7 @@ fn acknowledged_reports_survive_kill_9() {
     suite::acknowledged_reports_survive_kill_9(&Backend::Sqlite);
 }
 
-/// A database written by the first schema (results with a rowid) is migrated in place
+/// A database written by the first schema (results and devices with a rowid) is migrated in place
 /// when a newer collector opens it: nothing stored is lost, and new reports land in
 /// the rebuilt table. Reports stored as TEXT before compression read back as they
 /// are; new ones are stored as smaller zstd BLOBs and read back as sent.
@@ -73,7 +73,8 @@ fn a_version_1_database_migrates_without_losing_rows() {
         .unwrap();
         c.execute_batch(
             "INSERT INTO results VALUES (1, 0, 'gemm', 'f32', '{\"k\":64,\"m\":64,\"n\":64}', 1, '[4]', 'f32-gemm-8x8-neon', 47.6, 11.0, 12.0, 14.0, 0.096, NULL);
-             INSERT INTO results VALUES (1, 1, 'peak_dot', 'i8', '{}', 1, '[0]', NULL, NULL, NULL, NULL, NULL, NULL, 'no dotprod on cortex-a53');",
+             INSERT INTO results VALUES (1, 1, 'peak_dot', 'i8', '{}', 1, '[0]', NULL, NULL, NULL, NULL, NULL, NULL, 'no dotprod on cortex-a53');
+             INSERT INTO devices VALUES ('old-device', 'Pixel 3', 'Google', 'Qualcomm', 'SDM845', 'Snapdragon 845', 1, 1);",
         )
         .unwrap();
     }
@@ -102,15 +103,30 @@ fn a_version_1_database_migrates_without_losing_rows() {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
-    let sql: String = c
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = 'results'",
-            [],
-            |r| r.get(0),
-        )
+    assert_eq!(version, 3);
+    for table in ["results", "devices"] {
+        let sql: String = c
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+    }
+    let devices: Vec<(String, Option<String>, i64)> = c
+        .prepare("SELECT device_hash, model, reports FROM devices ORDER BY last_seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert_eq!(devices[0], ("old-device".into(), Some("Pixel 3".into()), 1));
+    assert_eq!(
+        Some(devices[1].0.as_str()),
+        new["device"]["device_hash"].as_str()
+    );
     let rows: Vec<(i64, i64, String, Option<String>)> = c
         .prepare("SELECT seq, idx, kernel, skipped FROM results ORDER BY seq, idx")
         .unwrap()

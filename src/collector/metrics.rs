@@ -26,6 +26,9 @@ pub struct Metrics {
     pub accepted: AtomicU64,
     pub duplicates: AtomicU64,
     pub store_errors: AtomicU64,
+    /// Group commits by the writer, and the reports they carried.
+    pub commits: AtomicU64,
+    pub committed_reports: AtomicU64,
     rejected: [AtomicU64; 11],
     buckets: [AtomicU64; 11],
     latency_count: AtomicU64,
@@ -71,6 +74,13 @@ impl Metrics {
         }
         s += "# HELP fleetscope_store_errors_total Storage failures.\n# TYPE fleetscope_store_errors_total counter\n";
         s += &format!("fleetscope_store_errors_total {}\n", g(&self.store_errors));
+        s += "# HELP fleetscope_group_commits_total Transactions the writer committed.\n# TYPE fleetscope_group_commits_total counter\n";
+        s += &format!("fleetscope_group_commits_total {}\n", g(&self.commits));
+        s += "# HELP fleetscope_group_commit_reports_total Reports written by those transactions (stored, duplicate or conflicting).\n# TYPE fleetscope_group_commit_reports_total counter\n";
+        s += &format!(
+            "fleetscope_group_commit_reports_total {}\n",
+            g(&self.committed_reports)
+        );
         s += "# HELP fleetscope_reports_stored Reports in the store.\n# TYPE fleetscope_reports_stored gauge\n";
         s += &format!("fleetscope_reports_stored {stored}\n");
         s += "# HELP fleetscope_ingest_seconds Time to validate and commit a POST.\n# TYPE fleetscope_ingest_seconds histogram\n";

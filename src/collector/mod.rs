@@ -12,6 +12,28 @@ pub mod upload;
 pub use auth::Token;
 pub use server::App;
 
+/// Set the calling thread's nice value (Linux; elsewhere, and without the right to
+/// raise a priority, an error the caller may ignore). The collector's one writer is
+/// its critical path: every acknowledgement waits for its commit, so it runs ahead of
+/// the request handlers, and the checkpointer, which only keeps the log short, after.
+pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority on this thread's id; no pointers involved.
+        let rc =
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, nice) };
+        if rc == 0 {
+            return Ok(());
+        }
+        Err(std::io::Error::last_os_error())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = nice;
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+}
+
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
 use axum::routing::{get, post};

@@ -22,12 +22,17 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH_BYTES: usize = 64 << 20;
 /// Most reports one group commit takes.
 const GROUP_COMMIT: usize = 512;
+/// The writer's nice value when the process may raise it (root or CAP_SYS_NICE).
+/// Measured on this 2-core machine at 5000 reports/s with the load generator beside
+/// the collector: the writer spent a quarter of its time runnable but waiting for a
+/// core behind the request handlers, which is latency every acknowledgement pays.
+const WRITER_NICE: i32 = -5;
 
 pub struct App {
     pub store: Arc<dyn Store>,
     pub ingest_token: Token,
     pub read_token: Token,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     queue: mpsc::Sender<Job>,
 }
 
@@ -46,15 +51,17 @@ impl App {
     ) -> Result<Arc<App>, String> {
         let (queue, rx) = mpsc::channel(queue_capacity.max(1));
         let writer_store = Arc::clone(&store);
+        let metrics = Arc::new(Metrics::default());
+        let writer_metrics = Arc::clone(&metrics);
         std::thread::Builder::new()
             .name("collector-writer".into())
-            .spawn(move || writer(writer_store, rx))
+            .spawn(move || writer(writer_store, rx, &writer_metrics))
             .map_err(|e| format!("cannot start the writer thread: {e}"))?;
         Ok(Arc::new(App {
             store,
             ingest_token,
             read_token,
-            metrics: Metrics::default(),
+            metrics,
             queue,
         }))
     }
@@ -63,10 +70,15 @@ impl App {
 /// Group commit, on its own thread: take every job waiting (up to GROUP_COMMIT
 /// reports), write them in one transaction, and answer each job only after that
 /// commit. Ends when the last sender (the App) is gone.
-fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
+fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
+    if let Err(e) = super::set_thread_nice(WRITER_NICE) {
+        eprintln!(
+            "note: the storage writer runs at normal priority ({e}); with CAP_SYS_NICE it runs ahead of the request handlers"
+        );
+    }
     while let Some(first) = rx.blocking_recv() {
+        let mut n = first.items.len();
         let mut jobs = vec![first];
-        let mut n = jobs[0].items.len();
         while n < GROUP_COMMIT {
             match rx.try_recv() {
                 Ok(j) => {
@@ -76,6 +88,10 @@ fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        metrics.commits.fetch_add(1, Ordering::Relaxed);
+        metrics
+            .committed_reports
+            .fetch_add(n as u64, Ordering::Relaxed);
         let sizes: Vec<usize> = jobs.iter().map(|j| j.items.len()).collect();
         let items: Vec<Incoming> = jobs
             .iter_mut()

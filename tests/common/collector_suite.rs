@@ -88,6 +88,15 @@ pub fn ingest_replay_conflict_and_reads(b: &Backend) {
     let m = request(&c.addr, "GET /metrics HTTP/1.1\nHost: x", b"").text();
     assert!(m.contains("fleetscope_reports_accepted_total 2"), "{m}");
     assert!(m.contains("fleetscope_reports_duplicate_total 1"), "{m}");
+    // Every report that reached the writer (2 stored, 1 replay, 1 conflict), one POST
+    // at a time, so in 1 to 4 group commits.
+    let counter = |name: &str| -> u64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing: {m}"))
+    };
+    assert_eq!(counter("fleetscope_group_commit_reports_total"), 4, "{m}");
+    assert!((1..=4).contains(&counter("fleetscope_group_commits_total")), "{m}");
     assert!(
         m.contains("fleetscope_reports_rejected_total{reason=\"conflict\"} 1"),
         "{m}"

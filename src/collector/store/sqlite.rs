@@ -75,8 +75,29 @@ INSERT INTO results_v2 SELECT seq, idx, kernel, dtype, shape, threads, cpus, pat
 DROP TABLE results;
 ALTER TABLE results_v2 RENAME TO results;
 "#,
+    // Devices keyed by their hash alone: a fleet's hashes are random, so each report's
+    // upsert dirtied a random page of the table and another of its hash index; now
+    // one b-tree, one random page.
+    r#"
+CREATE TABLE devices_v2 (
+    device_hash  TEXT PRIMARY KEY NOT NULL,
+    model        TEXT,
+    manufacturer TEXT,
+    soc_vendor   TEXT,
+    soc_chipset  TEXT,
+    soc_name     TEXT,
+    reports      INTEGER NOT NULL,
+    last_seq     INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO devices_v2 SELECT device_hash, model, manufacturer, soc_vendor, soc_chipset, soc_name, reports, last_seq
+    FROM devices WHERE device_hash IS NOT NULL;
+DROP TABLE devices;
+ALTER TABLE devices_v2 RENAME TO devices;
+"#,
 ];
 
+/// The checkpointer's nice value (lowering a priority needs no privilege).
+const CHECKPOINTER_NICE: i32 = 5;
 /// How often the checkpointer copies committed WAL frames into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// Bytes of reports the writer commits before it finishes a checkpoint itself. The
@@ -110,6 +131,8 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
+                // Background work: behind the writer and the request handlers.
+                let _ = crate::collector::set_thread_nice(CHECKPOINTER_NICE);
                 while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(CHECKPOINT_EVERY) {
                     // PASSIVE never waits for the writer or readers.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
