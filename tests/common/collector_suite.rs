@@ -96,7 +96,10 @@ pub fn ingest_replay_conflict_and_reads(b: &Backend) {
             .unwrap_or_else(|| panic!("{name} missing: {m}"))
     };
     assert_eq!(counter("fleetscope_group_commit_reports_total"), 4, "{m}");
-    assert!((1..=4).contains(&counter("fleetscope_group_commits_total")), "{m}");
+    assert!(
+        (1..=4).contains(&counter("fleetscope_group_commits_total")),
+        "{m}"
+    );
     assert!(
         m.contains("fleetscope_reports_rejected_total{reason=\"conflict\"} 1"),
         "{m}"

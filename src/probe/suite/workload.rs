@@ -161,14 +161,16 @@ pub fn build(
                     dim(shape, "k", family)?,
                 )
             };
-            let (a, b) = (r.f32s(m * k), r.f32s(k * n));
             Ok(match dtype {
-                Dtype::F32 => Box::new(GemmFloat::new(f32_gemm::best(isa), m, n, k, opt, a, &b)),
+                Dtype::F32 => {
+                    let (a, b) = (r.f32s(m * k), r.f32s(k * n));
+                    Box::new(GemmFloat::new(f32_gemm::best(isa), m, n, k, opt, a, &b))
+                }
                 Dtype::F16 => {
                     let variant = f16_gemm::best(isa).ok_or(f16_gemm::UNSUPPORTED)?;
-                    let half = |v: &[f32]| v.iter().map(|&x| f16::from_f32(x)).collect();
-                    let b: Vec<f16> = half(&b);
-                    Box::new(GemmFloat::new(variant, m, n, k, opt, half(&a), &b))
+                    let mut half = |len| r.f32s(len).into_iter().map(f16::from_f32).collect();
+                    let (a, b): (Vec<f16>, Vec<f16>) = (half(m * k), half(k * n));
+                    Box::new(GemmFloat::new(variant, m, n, k, opt, a, &b))
                 }
                 Dtype::I8 => Box::new(GemmQ8::new(isa, m, n, k, opt, &mut r)),
             })
