@@ -12,6 +12,15 @@ pub mod upload;
 pub use auth::Token;
 pub use server::App;
 
+use axum::error_handling::HandleErrorLayer;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+
 /// Set the calling thread's nice value (Linux; elsewhere, and without the right to
 /// raise a priority, an error the caller may ignore). The collector's one writer is
 /// its critical path: every acknowledgement waits for its commit, so it runs ahead of
@@ -33,15 +42,6 @@ pub(crate) fn set_thread_nice(nice: i32) -> std::io::Result<()> {
         Err(std::io::ErrorKind::Unsupported.into())
     }
 }
-
-use axum::error_handling::HandleErrorLayer;
-use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-use tower::ServiceBuilder;
 
 /// Limits a collector enforces.
 #[derive(Debug, Clone)]

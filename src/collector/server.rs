@@ -88,10 +88,6 @@ fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
                 Err(_) => break,
             }
         }
-        metrics.commits.fetch_add(1, Ordering::Relaxed);
-        metrics
-            .committed_reports
-            .fetch_add(n as u64, Ordering::Relaxed);
         let sizes: Vec<usize> = jobs.iter().map(|j| j.items.len()).collect();
         let items: Vec<Incoming> = jobs
             .iter_mut()
@@ -103,6 +99,10 @@ fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
                 .unwrap_or_else(|_| Err(StoreError("the storage writer panicked".into())));
         match result {
             Ok(outcomes) => {
+                metrics.commits.fetch_add(1, Ordering::Relaxed);
+                metrics
+                    .committed_reports
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 let mut it = outcomes.into_iter();
                 for (job, size) in jobs.into_iter().zip(sizes) {
                     let _ = job.reply.send(Ok(it.by_ref().take(size).collect()));
