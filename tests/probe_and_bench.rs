@@ -189,9 +189,9 @@ fn probe_writes_one_valid_report_with_every_family() {
 #[test]
 fn bench_json_reports_gops_latency_and_the_path_that_ran() {
     let bin = env!("CARGO_BIN_EXE_fleetscope");
-    let (code, out, err) = run(
-        bin,
-        &[
+    // `bench gemm --dtype i8` at 64^3 with --json, plus the flags of each case.
+    let bench_i8 = |extra: &[&str]| {
+        let base = [
             "bench",
             "gemm",
             "--dtype",
@@ -202,13 +202,13 @@ fn bench_json_reports_gops_latency_and_the_path_that_ran() {
             "64",
             "--k",
             "64",
-            "--threads",
-            "1",
             "--json",
             "--min-time-ms",
             "20",
-        ],
-    );
+        ];
+        run(bin, &[&base[..], extra].concat())
+    };
+    let (code, out, err) = bench_i8(&["--threads", "1"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(v["gops"].as_f64().is_some_and(|g| g > 0.0));
@@ -218,25 +218,7 @@ fn bench_json_reports_gops_latency_and_the_path_that_ran() {
         default_path.contains("exact") || default_path.contains("reduced-range"),
         "{default_path}"
     );
-    let (code, out, _) = run(
-        bin,
-        &[
-            "bench",
-            "gemm",
-            "--dtype",
-            "i8",
-            "--m",
-            "64",
-            "--n",
-            "64",
-            "--k",
-            "64",
-            "--full-range",
-            "--json",
-            "--min-time-ms",
-            "20",
-        ],
-    );
+    let (code, out, _) = bench_i8(&["--full-range"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
@@ -246,25 +228,7 @@ fn bench_json_reports_gops_latency_and_the_path_that_ran() {
     );
     // The i32 accumulators (onnxruntime's MatMulInteger) are a path of their own, named
     // in the result, and only int8 GEMM has them.
-    let (code, out, err) = run(
-        bin,
-        &[
-            "bench",
-            "gemm",
-            "--dtype",
-            "i8",
-            "--m",
-            "64",
-            "--n",
-            "64",
-            "--k",
-            "64",
-            "--i32-out",
-            "--json",
-            "--min-time-ms",
-            "20",
-        ],
-    );
+    let (code, out, err) = bench_i8(&["--i32-out"]);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
