@@ -50,6 +50,13 @@ fn slow_bodies_time_out_and_overload_sheds() {
 }
 
 #[test]
+fn load_generator_counts_match_the_store() {
+    if let Some(b) = backend() {
+        suite::load_generator_counts_match_the_store(&b);
+    }
+}
+
+#[test]
 fn acknowledged_reports_survive_kill_9() {
     if let Some(b) = backend() {
         suite::acknowledged_reports_survive_kill_9(&b);

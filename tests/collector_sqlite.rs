@@ -27,6 +27,11 @@ fn slow_bodies_time_out_and_overload_sheds() {
 }
 
 #[test]
+fn load_generator_counts_match_the_store() {
+    suite::load_generator_counts_match_the_store(&Backend::Sqlite);
+}
+
+#[test]
 fn acknowledged_reports_survive_kill_9() {
     suite::acknowledged_reports_survive_kill_9(&Backend::Sqlite);
 }

@@ -5,9 +5,10 @@
 
 use crate::probe::bench::{percentile, summarise};
 use crate::schema::{KernelResult, LatencyStats, Report, SuiteRef};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 
 #[derive(Debug, Clone)]
 pub struct LoadgenConfig {
@@ -121,63 +122,139 @@ fn template(bytes: usize) -> String {
     serde_json::to_string(&r).unwrap_or_default()
 }
 
+/// What one connection's worker saw.
+#[derive(Default)]
+struct Tally {
+    latencies_ms: Vec<f64>,
+    ok: u64,
+    shed: u64,
+    other: u64,
+    failed: u64,
+}
+
+/// A keep-alive HTTP/1.1 connection, opened on first use and after any error.
 struct Conn {
     addr: String,
     stream: Option<BufReader<TcpStream>>,
 }
 
+/// Longest wait for one answer before the connection counts as failed.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Conn {
-    /// POST one body; the status, or None on a connection error (the connection is reset).
-    fn post(&mut self, host: &str, token: &str, body: &[u8]) -> Option<u16> {
-        if self.stream.is_none() {
-            let s = TcpStream::connect(&self.addr).ok()?;
-            s.set_nodelay(true).ok();
-            s.set_read_timeout(Some(Duration::from_secs(30))).ok();
-            self.stream = Some(BufReader::new(s));
-        }
-        let result = (|| {
-            let reader = self.stream.as_mut()?;
-            let head = format!("POST /v1/reports HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n", body.len());
-            let s = reader.get_mut();
-            s.write_all(head.as_bytes()).ok()?;
-            s.write_all(body).ok()?;
-            let mut line = String::new();
-            reader.read_line(&mut line).ok()?;
-            let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
-            let (mut len, mut close) = (0usize, false);
-            loop {
-                line.clear();
-                reader.read_line(&mut line).ok()?;
-                let l = line.trim_end();
-                if l.is_empty() {
-                    break;
-                }
-                let lower = l.to_ascii_lowercase();
-                if let Some(v) = lower.strip_prefix("content-length:") {
-                    len = v.trim().parse().ok()?;
-                }
-                close |= lower.starts_with("connection:") && lower.contains("close");
-            }
-            let mut sink = vec![0u8; len];
-            reader.read_exact(&mut sink).ok()?;
-            Some((status, close))
-        })();
-        match result {
-            Some((status, close)) => {
+    /// Send one whole request; the status, or None on a connection error or timeout
+    /// (the connection is then dropped and the next request opens a new one).
+    async fn send(&mut self, request: &[u8]) -> Option<u16> {
+        let answer = tokio::time::timeout(ANSWER_TIMEOUT, self.exchange(request)).await;
+        match answer {
+            Ok(Some((status, close))) => {
                 if close {
                     self.stream = None;
                 }
                 Some(status)
             }
-            None => {
+            _ => {
                 self.stream = None;
                 None
             }
         }
     }
+
+    /// The status and whether the server closes the connection.
+    async fn exchange(&mut self, request: &[u8]) -> Option<(u16, bool)> {
+        if self.stream.is_none() {
+            let s = TcpStream::connect(&self.addr).await.ok()?;
+            s.set_nodelay(true).ok();
+            self.stream = Some(BufReader::new(s));
+        }
+        let reader = self.stream.as_mut()?;
+        reader.get_mut().write_all(request).await.ok()?;
+        let mut line = String::new();
+        reader.read_line(&mut line).await.ok()?;
+        let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
+        let (mut len, mut close) = (0usize, false);
+        loop {
+            line.clear();
+            reader.read_line(&mut line).await.ok()?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let lower = l.to_ascii_lowercase();
+            if let Some(v) = lower.strip_prefix("content-length:") {
+                len = v.trim().parse().ok()?;
+            }
+            close |= lower.starts_with("connection:") && lower.contains("close");
+        }
+        let mut sink = vec![0u8; len];
+        reader.read_exact(&mut sink).await.ok()?;
+        Some((status, close))
+    }
 }
 
-/// Run the load and return the summary text.
+/// The request for one report: a fresh v4-shaped id and its own device (a fleet, not
+/// one phone), head and body in one buffer so they leave in one write, as an HTTP
+/// client with a write buffer sends them.
+fn request(head: &str, tpl: &str, ids: &mut crate::probe::kernels::selftest::Rng) -> Vec<u8> {
+    let (a, b) = (ids.next_u64(), ids.next_u64());
+    let id = format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    );
+    let device = format!(
+        "{:016x}{:016x}{:016x}{:016x}",
+        a,
+        b,
+        a ^ b,
+        a.rotate_left(17)
+    );
+    let body = tpl
+        .replacen(ID_PLACEHOLDER, &id, 1)
+        .replacen(DEVICE_PLACEHOLDER, &device, 1);
+    let mut request = format!("{head}Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    request.extend_from_slice(body.as_bytes());
+    request
+}
+
+/// One connection's paced sender: a request every `interval` from its `first` slot
+/// until the deadline; behind schedule it sends back to back until it has caught up.
+async fn worker(
+    mut conn: Conn,
+    head: Arc<str>,
+    tpl: Arc<str>,
+    first: Instant,
+    interval: Duration,
+    deadline: Instant,
+    seed: u64,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut ids = crate::probe::kernels::selftest::Rng::new(seed);
+    let mut next = first;
+    while Instant::now() < deadline {
+        tokio::time::sleep_until(next.into()).await;
+        next += interval;
+        let request = request(&head, &tpl, &mut ids);
+        let t = Instant::now();
+        match conn.send(&request).await {
+            Some(s) if (200..300).contains(&s) => {
+                tally.ok += 1;
+                tally.latencies_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            Some(429) | Some(503) => tally.shed += 1,
+            Some(_) => tally.other += 1,
+            None => tally.failed += 1,
+        }
+    }
+    tally
+}
+
+/// Run the load and return the summary text. All connections share one thread (an
+/// event loop, as a client fleet's many sockets would): the generator's own CPU is
+/// what it takes from the collector on a shared machine, so it takes as little as it can.
 pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
     let addr = cfg
         .collector
@@ -185,82 +262,63 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
         .ok_or("--collector must be http://HOST:PORT (loadgen speaks plain HTTP)")?
         .trim_end_matches('/')
         .to_string();
-    let tpl = template(cfg.report_bytes);
+    let tpl: Arc<str> = template(cfg.report_bytes).into();
+    let head: Arc<str> = format!(
+        "POST /v1/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAuthorization: Bearer {}\r\n",
+        cfg.token
+    )
+    .into();
     let connections = cfg.connections.max(1);
     let interval = Duration::from_secs_f64(connections as f64 / cfg.rate.max(0.001));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the load generator's event loop: {e}"))?;
+    let seed = crate::probe::suite::uuid_v4()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
     let start = Instant::now();
-    let handles: Vec<_> = (0..connections)
-        .map(|w| {
-            let (addr, token, tpl, deadline) =
-                (addr.clone(), cfg.token.clone(), tpl.clone(), cfg.duration);
-            std::thread::spawn(move || {
-                let mut conn = Conn {
-                    addr: addr.clone(),
-                    stream: None,
-                };
-                let mut lat = Vec::new();
-                let (mut ok, mut shed, mut other, mut failed) = (0u64, 0u64, 0u64, 0u64);
-                // Stagger the workers across one interval.
-                let mut next = start + interval.mul_f64(w as f64 / connections as f64);
-                let mut ids = crate::probe::kernels::selftest::Rng::new(
-                    crate::probe::suite::uuid_v4().len() as u64 * 1_000_003
-                        + w as u64
-                        + start.elapsed().subsec_nanos() as u64,
-                );
-                while start.elapsed() < deadline {
-                    let now = Instant::now();
-                    if next > now {
-                        std::thread::sleep(next - now);
-                    }
-                    next += interval;
-                    // A fresh v4-shaped id per report without a syscall per request.
-                    let (a, b) = (ids.next_u64(), ids.next_u64());
-                    let id = format!(
-                        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-                        a >> 32,
-                        (a >> 16) & 0xffff,
-                        a & 0xfff,
-                        b >> 52,
-                        b & 0xffff_ffff_ffff
-                    );
-                    // Each report from its own device (a fleet, not one phone).
-                    let device = format!(
-                        "{:016x}{:016x}{:016x}{:016x}",
-                        a,
-                        b,
-                        a ^ b,
-                        a.rotate_left(17)
-                    );
-                    let body = tpl.replacen(ID_PLACEHOLDER, &id, 1).replacen(
-                        DEVICE_PLACEHOLDER,
-                        &device,
-                        1,
-                    );
-                    let t = Instant::now();
-                    match conn.post(&addr, &token, body.as_bytes()) {
-                        Some(s) if (200..300).contains(&s) => {
-                            ok += 1;
-                            lat.push(t.elapsed().as_secs_f64() * 1e3);
-                        }
-                        Some(429) | Some(503) => shed += 1,
-                        Some(_) => other += 1,
-                        None => failed += 1,
-                    }
-                }
-                (lat, ok, shed, other, failed)
-            })
-        })
-        .collect();
-    let (mut lat, mut ok, mut shed, mut other, mut failed) = (Vec::new(), 0, 0, 0, 0);
-    for h in handles {
-        let (l, o, s, x, f) = h.join().map_err(|_| "a load worker panicked")?;
-        lat.extend(l);
-        ok += o;
-        shed += s;
-        other += x;
-        failed += f;
-    }
+    let tallies = runtime.block_on(async {
+        let deadline = start + cfg.duration;
+        let mut set = tokio::task::JoinSet::new();
+        for w in 0..connections {
+            let conn = Conn {
+                addr: addr.clone(),
+                stream: None,
+            };
+            // Stagger the workers across one interval.
+            let first = start + interval.mul_f64(w as f64 / connections as f64);
+            let seed = seed ^ (w as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            set.spawn(worker(
+                conn,
+                Arc::clone(&head),
+                Arc::clone(&tpl),
+                first,
+                interval,
+                deadline,
+                seed,
+            ));
+        }
+        set.join_all().await
+    });
     let secs = start.elapsed().as_secs_f64();
+    let mut total = Tally::default();
+    for t in tallies {
+        total.latencies_ms.extend(t.latencies_ms);
+        total.ok += t.ok;
+        total.shed += t.shed;
+        total.other += t.other;
+        total.failed += t.failed;
+    }
+    let Tally {
+        latencies_ms: mut lat,
+        ok,
+        shed,
+        other,
+        failed,
+    } = total;
     let stats = summarise(&lat).unwrap_or_default();
     lat.sort_by(f64::total_cmp);
     Ok(format!(

@@ -89,8 +89,13 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
         return Err(ReportError::TooDeep { limit: MAX_DEPTH });
     }
     // One typed pass. Only when it fails do we look at `schema` alone, to tell an
-    // unknown version apart from a malformed document.
-    let report: Report = match serde_json::from_slice::<Report>(bytes) {
+    // unknown version apart from a malformed document. Checked as UTF-8 once, the
+    // text parses without a UTF-8 check per string (a report has hundreds).
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str::<Report>(text),
+        Err(_) => serde_json::from_slice::<Report>(bytes),
+    };
+    let report: Report = match parsed {
         Ok(r) => r,
         Err(e) => {
             #[derive(serde::Deserialize)]
