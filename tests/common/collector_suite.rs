@@ -757,7 +757,8 @@ fn loadgen(c: &Collector, rate: &str, connections: &str) -> HashMap<&'static str
             .unwrap_or_else(|| panic!("no number after {label:?} in {text}"))
     };
     assert!(
-        text.contains("latency of acknowledged posts, ms: p50 "),
+        text.contains("latency of acknowledged posts from when each was due, ms: p50 ")
+            && text.contains("service time (sent to answered), ms: p50 "),
         "{text}"
     );
     HashMap::from([

@@ -8,8 +8,10 @@
 use super::{DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
 use rusqlite::types::{Type, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use std::ffi::c_int;
 use std::path::Path;
-use std::sync::{mpsc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// Versioned migrations: migration N brings `PRAGMA user_version` from N to N + 1.
@@ -98,14 +100,22 @@ ALTER TABLE devices_v2 RENAME TO devices;
 
 /// The checkpointer's nice value (lowering a priority needs no privilege).
 const CHECKPOINTER_NICE: i32 = 5;
-/// How often the checkpointer copies committed WAL frames into the database.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
-/// Bytes of reports the writer commits before it finishes a checkpoint itself. The
-/// checkpointer has copied all but the last few milliseconds of frames by then, so
-/// this is short, and afterwards SQLite restarts the log from its start: commits
-/// overwrite blocks the WAL file already has instead of growing it forever (which
-/// costs an ext4 block allocation on every commit).
-const WAL_RESTART_BYTES: usize = 32 << 20;
+/// How often the checkpointer copies committed WAL frames into the database. Often,
+/// so that what is left for the writer's own checkpoint (below) is a few
+/// milliseconds of frames.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
+/// Frames in the log after which the writer finishes a checkpoint itself (about
+/// 512 MB with 4 KB pages; every 3 s at 5000 reports/s). Afterwards SQLite restarts
+/// the log from its start: commits overwrite blocks the WAL file already has
+/// instead of growing it forever (an ext4 block allocation on every commit). That
+/// checkpoint ends with an fsync of the database while no commit can run, which
+/// is why it is rare.
+const WAL_RESTART_FRAMES: u32 = 128 << 10;
+/// The size SQLite truncates the log to after a restart: above what it reaches in
+/// steady state, because truncating hundreds of MB took the writer 50-70 ms, during
+/// which nothing was acknowledged. Only a log that grew past it (a reader held an old
+/// snapshot for long) is cut back.
+const JOURNAL_SIZE_LIMIT: u64 = 1 << 30;
 
 pub struct SqliteStore {
     writer: Mutex<Writer>,
@@ -113,10 +123,12 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-/// The write connection and how much it committed since its last checkpoint.
+/// The write connection, the frames in its log (set by SQLite's WAL hook after each
+/// commit) and the frame count at which it next checkpoints.
 struct Writer {
     conn: Connection,
-    since_checkpoint: usize,
+    wal_frames: Arc<AtomicU32>,
+    restart_at: u32,
 }
 
 /// The thread that checkpoints the WAL; stopped (and joined) when the store drops.
@@ -177,14 +189,24 @@ impl SqliteStore {
             // indexes (random inserts), but no more, because SQLite scans the cache's
             // whole hash table at every commit (pcache1 truncation): with 64 MiB that
             // scan was 5-12 % of the writer's time.
-            .execute_batch("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-8192;")
+            .execute_batch(&format!("PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}; PRAGMA cache_size=-8192;"))
+            .map_err(err("configure sqlite"))?;
+        // After wal_autocheckpoint, which replaces the hook.
+        let wal_frames = Arc::new(AtomicU32::new(0));
+        let frames = Arc::clone(&wal_frames);
+        writer
+            .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: c_int| {
+                frames.store(u32::try_from(pages).unwrap_or(0), Ordering::Relaxed);
+                Ok(())
+            }))
             .map_err(err("configure sqlite"))?;
         let reader = open(path)?;
         let checkpointer = Checkpointer::start(open(path)?)?;
         Ok(SqliteStore {
             writer: Mutex::new(Writer {
                 conn: writer,
-                since_checkpoint: 0,
+                wal_frames,
+                restart_at: WAL_RESTART_FRAMES,
             }),
             reader: Mutex::new(reader),
             _checkpointer: checkpointer,
@@ -263,7 +285,6 @@ impl Store for SqliteStore {
         let tx = w.conn.transaction().map_err(err("begin"))?;
         let now = crate::probe::suite::now_rfc3339();
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut committed_bytes = 0;
         for inc in batch {
             // The unique index on report_id decides: a new id inserts, a known one
             // changes nothing and is looked up.
@@ -323,20 +344,21 @@ impl Store for SqliteStore {
                 })
                 .map_err(err("upsert device"))?;
             }
-            committed_bytes += inc
-                .compressed
-                .as_ref()
-                .map_or(inc.canonical.len(), Vec::len);
             outcomes.push(Outcome::Stored { seq });
         }
         tx.commit().map_err(err("commit"))?;
-        w.since_checkpoint += committed_bytes;
-        if w.since_checkpoint > WAL_RESTART_BYTES {
-            // Already committed: a failed checkpoint only means the log grows a while longer.
-            w.since_checkpoint = 0;
+        let frames = w.wal_frames.load(Ordering::Relaxed);
+        if frames < w.restart_at.saturating_sub(WAL_RESTART_FRAMES) {
+            // The log restarted since the last checkpoint here.
+            w.restart_at = WAL_RESTART_FRAMES;
+        }
+        if frames >= w.restart_at {
+            // Already committed: a failed checkpoint only means the log grows a while
+            // longer (a reader on an old snapshot keeps it); try again a quarter on.
             let _ = w
                 .conn
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            w.restart_at = frames.saturating_add(WAL_RESTART_FRAMES / 4);
         }
         Ok(outcomes)
     }
