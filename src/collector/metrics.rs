@@ -1,4 +1,4 @@
-//! Prometheus counters and the ingest latency histogram.
+//! Prometheus counters and the latency histograms (ingest, group commit).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -17,9 +17,45 @@ pub const REASONS: &[&str] = &[
     "overloaded",
     "timeout",
 ];
-const BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
+
+/// A cumulative Prometheus histogram of durations over [`BUCKETS`].
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let s = d.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if s <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.micros.fetch_add(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn render(&self, s: &mut String, name: &str, help: &str) {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        *s += &format!("# HELP {name} {help}\n# TYPE {name} histogram\n");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            *s += &format!("{name}_bucket{{le=\"{b}\"}} {}\n", g(&self.buckets[i]));
+        }
+        let n = g(&self.count);
+        *s += &format!("{name}_bucket{{le=\"+Inf\"}} {n}\n");
+        *s += &format!("{name}_sum {}\n", g(&self.micros) as f64 / 1e6);
+        *s += &format!("{name}_count {n}\n");
+    }
+}
 
 #[derive(Default)]
 pub struct Metrics {
@@ -29,10 +65,11 @@ pub struct Metrics {
     /// Group commits by the writer, and the reports they carried.
     pub commits: AtomicU64,
     pub committed_reports: AtomicU64,
-    rejected: [AtomicU64; 11],
-    buckets: [AtomicU64; 11],
-    latency_count: AtomicU64,
-    latency_micros: AtomicU64,
+    rejected: [AtomicU64; REASONS.len()],
+    /// From a POST's arrival to its answer.
+    pub ingest: Histogram,
+    /// One group commit: the transaction, its fsync, and any checkpoint after it.
+    pub commit: Histogram,
 }
 
 impl Metrics {
@@ -40,18 +77,6 @@ impl Metrics {
         if let Some(i) = REASONS.iter().position(|r| *r == reason) {
             self.rejected[i].fetch_add(1, Ordering::Relaxed);
         }
-    }
-
-    pub fn observe(&self, d: Duration) {
-        let s = d.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if s <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_micros
-            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -83,20 +108,16 @@ impl Metrics {
         );
         s += "# HELP fleetscope_reports_stored Reports in the store.\n# TYPE fleetscope_reports_stored gauge\n";
         s += &format!("fleetscope_reports_stored {stored}\n");
-        s += "# HELP fleetscope_ingest_seconds Time to validate and commit a POST.\n# TYPE fleetscope_ingest_seconds histogram\n";
-        for (i, b) in BUCKETS.iter().enumerate() {
-            s += &format!(
-                "fleetscope_ingest_seconds_bucket{{le=\"{b}\"}} {}\n",
-                g(&self.buckets[i])
-            );
-        }
-        let n = g(&self.latency_count);
-        s += &format!("fleetscope_ingest_seconds_bucket{{le=\"+Inf\"}} {n}\n");
-        s += &format!(
-            "fleetscope_ingest_seconds_sum {}\n",
-            g(&self.latency_micros) as f64 / 1e6
+        self.ingest.render(
+            &mut s,
+            "fleetscope_ingest_seconds",
+            "Time to validate and commit a POST.",
         );
-        s += &format!("fleetscope_ingest_seconds_count {n}\n");
+        self.commit.render(
+            &mut s,
+            "fleetscope_commit_seconds",
+            "Time the writer took for one group commit (transaction, fsync, checkpoint).",
+        );
         s
     }
 }

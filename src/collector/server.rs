@@ -15,13 +15,20 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Largest batch body accepted (NDJSON of many reports).
 pub const MAX_BATCH_BYTES: usize = 64 << 20;
 /// Most reports one group commit takes.
 const GROUP_COMMIT: usize = 512;
+/// Least time from one group commit's start to the next. Committing whenever a
+/// report waited made commits of two reports at 4000 reports/s (39,906 commits for
+/// 80,248 reports; the fsync takes well under a millisecond here), each rewriting the
+/// tails of the tables and paying its own fsync. At most one commit per 4 ms took
+/// the writer's system time from 62 to 42 us per report at that rate; it adds at
+/// most 4 ms to an acknowledgement, and nothing when the collector is idle.
+const COMMIT_PACE: Duration = Duration::from_millis(4);
 /// The writer's nice value when the process may raise it (root or CAP_SYS_NICE).
 /// Measured on this 2-core machine at 5000 reports/s with the load generator beside
 /// the collector: the writer spent a quarter of its time runnable but waiting for a
@@ -84,7 +91,14 @@ fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
             "note: the storage writer runs at normal priority ({e}); with CAP_SYS_NICE it runs ahead of the request handlers"
         );
     }
+    let mut last_start = Instant::now();
     while let Some(first) = rx.blocking_recv() {
+        // Under load, wait out the pace so that the commit carries more reports;
+        // an idle collector commits at once.
+        if let Some(wait) = COMMIT_PACE.checked_sub(last_start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+        last_start = Instant::now();
         let mut n = first.items.len();
         let mut jobs = vec![first];
         while n < GROUP_COMMIT {
@@ -102,9 +116,11 @@ fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics)
             .flat_map(|j| std::mem::take(&mut j.items))
             .collect();
         // A panic inside the store fails this batch, not the writer.
+        let started = Instant::now();
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.insert_batch(&items)))
                 .unwrap_or_else(|_| Err(StoreError("the storage writer panicked".into())));
+        metrics.commit.observe(started.elapsed());
         if result.is_ok() {
             metrics.commits.fetch_add(1, Ordering::Relaxed);
             metrics
@@ -377,7 +393,7 @@ pub async fn post_report(State(app): State<Arc<App>>, headers: HeaderMap, body: 
         }
         Err(r) => return r,
     };
-    app.metrics.observe(started.elapsed());
+    app.metrics.ingest.observe(started.elapsed());
     match outcome {
         Outcome::Stored { .. } => {
             app.metrics.accepted.fetch_add(1, Ordering::Relaxed);

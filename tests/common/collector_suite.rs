@@ -100,6 +100,22 @@ pub fn ingest_replay_conflict_and_reads(b: &Backend) {
         (1..=4).contains(&counter("fleetscope_group_commits_total")),
         "{m}"
     );
+    // Each group commit is timed, and within the histogram's last finite bucket.
+    assert_eq!(
+        counter("fleetscope_commit_seconds_count"),
+        counter("fleetscope_group_commits_total"),
+        "{m}"
+    );
+    assert_eq!(
+        counter("fleetscope_commit_seconds_bucket{le=\"2.5\"}"),
+        counter("fleetscope_commit_seconds_count"),
+        "{m}"
+    );
+    assert_eq!(
+        counter("fleetscope_ingest_seconds_count"),
+        counter("fleetscope_ingest_seconds_bucket{le=\"+Inf\"}"),
+        "{m}"
+    );
     assert!(
         m.contains("fleetscope_reports_rejected_total{reason=\"conflict\"} 1"),
         "{m}"

@@ -3,6 +3,7 @@
 
 mod postgres;
 mod sqlite;
+mod wal_vfs;
 
 pub use self::postgres::PgStore;
 pub use sqlite::SqliteStore;

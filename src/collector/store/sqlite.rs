@@ -7,8 +7,8 @@
 
 use super::{DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
 use rusqlite::types::{Type, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension, ToSql};
-use std::ffi::c_int;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
+use std::ffi::{c_int, CStr};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -177,12 +177,20 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let open = |p: &Path| -> Result<Connection, StoreError> {
-            let c = Connection::open(p).map_err(err("open sqlite"))?;
+        super::wal_vfs::register().map_err(StoreError)?;
+        let open_with = |p: &Path, vfs: Option<&CStr>| -> Result<Connection, StoreError> {
+            let c = match vfs {
+                Some(vfs) => Connection::open_with_flags_and_vfs(p, OpenFlags::default(), vfs),
+                None => Connection::open(p),
+            }
+            .map_err(err("open sqlite"))?;
             c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;").map_err(err("configure sqlite"))?;
             Ok(c)
         };
-        let mut writer = open(path)?;
+        // The writer's WAL writes are gathered into one per commit (see wal_vfs);
+        // the reader and the checkpointer only read the WAL.
+        let mut writer = open_with(path, Some(super::wal_vfs::NAME))?;
+        let open = |p: &Path| open_with(p, None);
         migrate(&mut writer)?;
         writer
             // 8 MiB of page cache: room for the hot pages of the report_id and device
