@@ -1,9 +1,9 @@
 //! Storage behind one small trait: the raw report and its flattened rows, written in
 //! one transaction, acknowledged only after commit. SQLite is the embedded default.
 
+mod gather_vfs;
 mod postgres;
 mod sqlite;
-mod wal_vfs;
 
 pub use self::postgres::PgStore;
 pub use sqlite::SqliteStore;

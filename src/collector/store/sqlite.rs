@@ -177,7 +177,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        super::wal_vfs::register().map_err(StoreError)?;
+        super::gather_vfs::register().map_err(StoreError)?;
         let open_with = |p: &Path, vfs: Option<&CStr>| -> Result<Connection, StoreError> {
             let c = match vfs {
                 Some(vfs) => Connection::open_with_flags_and_vfs(p, OpenFlags::default(), vfs),
@@ -187,9 +187,11 @@ impl SqliteStore {
             c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;").map_err(err("configure sqlite"))?;
             Ok(c)
         };
-        // The writer's WAL writes are gathered into one per commit (see wal_vfs);
-        // the reader and the checkpointer only read the WAL.
-        let mut writer = open_with(path, Some(super::wal_vfs::NAME))?;
+        // The writer's WAL writes are gathered into one per commit and the
+        // checkpoints' page copies into one per run of pages (see gather_vfs); the
+        // reader writes nothing.
+        let gathered = |p: &Path| open_with(p, Some(super::gather_vfs::NAME));
+        let mut writer = gathered(path)?;
         let open = |p: &Path| open_with(p, None);
         migrate(&mut writer)?;
         writer
@@ -209,7 +211,7 @@ impl SqliteStore {
             }))
             .map_err(err("configure sqlite"))?;
         let reader = open(path)?;
-        let checkpointer = Checkpointer::start(open(path)?)?;
+        let checkpointer = Checkpointer::start(gathered(path)?)?;
         Ok(SqliteStore {
             writer: Mutex::new(Writer {
                 conn: writer,

@@ -1,22 +1,25 @@
-//! A VFS over SQLite's default one that gathers a connection's writes to its WAL file
-//! in memory and hands them to the kernel in one `pwrite` when SQLite syncs, reads,
-//! sizes or closes the file. SQLite writes each WAL frame as two calls (a 24-byte
-//! header, then the page), so a group commit of 20 reports was some 250 `pwrite`s, each
-//! taking the kernel's page-cache locks; gathered, it is one. Other files (the
-//! database, the shared-memory index) are the default VFS's own, untouched.
+//! A VFS over SQLite's default one that gathers a connection's writes to its WAL and
+//! database files in memory and hands each contiguous run to the kernel in one
+//! `pwrite` when SQLite syncs, reads, sizes, locks or closes the file. SQLite writes
+//! each WAL frame as two calls (a 24-byte header, then the page), so a group commit of
+//! 20 reports was some 250 `pwrite`s, each taking the kernel's page-cache locks, and a
+//! checkpoint copies the log into the database a page per call; gathered, a commit is
+//! one call and a checkpoint one per run of adjacent pages. Other files (the
+//! shared-memory index, temporary files) are the default VFS's own, untouched.
 //!
 //! Nothing is acknowledged by it: SQLite only counts on a write once `xSync` returned,
-//! and every sync writes what was gathered first. Frames become visible to other
-//! connections only when the commit publishes them in the WAL index, which SQLite does
-//! after the sync when `synchronous` is FULL — what the store uses, and what this VFS
-//! needs (with NORMAL a reader could look for frames still in this buffer).
+//! and every sync writes what was gathered first. Other connections see new WAL
+//! frames, and database pages a checkpoint copied, only once SQLite publishes them in
+//! the WAL index, which it does after that sync when `synchronous` is FULL: what the
+//! store uses, and what this VFS needs (with NORMAL a reader could look for bytes
+//! still in this buffer).
 
 use rusqlite::ffi;
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
 
 /// The VFS name to open a connection with.
-pub const NAME: &CStr = c"fleetscope-wal-gather";
+pub const NAME: &CStr = c"fleetscope-gather";
 
 /// Most bytes gathered before they are written anyway (a large transaction).
 const CAP: usize = 8 << 20;
@@ -25,7 +28,7 @@ const CAP: usize = 8 << 20;
 /// 128 KiB as a full disk.
 const MAX_WRITE: usize = 120 << 10;
 
-/// Our part of an open WAL file; the default VFS's file follows it in the same
+/// Our part of an open WAL or database file; the default VFS's file follows it in the same
 /// allocation (SQLite gives each file `szOsFile` bytes).
 #[repr(C)]
 struct Gather {
@@ -57,7 +60,7 @@ pub fn register() -> Result<(), String> {
             let rc = ffi::sqlite3_vfs_register(Box::leak(Box::new(vfs)), 0);
             if rc != ffi::SQLITE_OK {
                 return Err(format!(
-                    "cannot register the WAL-gathering VFS (SQLite error {rc})"
+                    "cannot register the write-gathering VFS (SQLite error {rc})"
                 ));
             }
         }
@@ -86,8 +89,8 @@ unsafe extern "C" fn x_open(
     let Some(open) = (*parent).xOpen else {
         return ffi::SQLITE_ERROR;
     };
-    if flags & ffi::SQLITE_OPEN_WAL == 0 {
-        // Not a WAL: the default VFS's file as it is (ours is larger, so it fits).
+    if flags & (ffi::SQLITE_OPEN_WAL | ffi::SQLITE_OPEN_MAIN_DB) == 0 {
+        // Neither: the default VFS's file as it is (ours is larger, so it fits).
         return open(parent, name, file, flags, out_flags);
     }
     (*file).pMethods = std::ptr::null();
@@ -97,7 +100,7 @@ unsafe extern "C" fn x_open(
     }
     file.cast::<Gather>().write(Gather {
         base: ffi::sqlite3_file {
-            pMethods: &WAL_METHODS,
+            pMethods: &GATHER_METHODS,
         },
         buf: Box::into_raw(Box::default()),
         at: 0,
@@ -220,8 +223,8 @@ forward!(flush g_truncate, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, (size: i64));
 forward!(flush g_sync, xSync, ffi::SQLITE_IOERR_FSYNC, (flags: c_int));
 forward!(flush g_file_size, xFileSize, ffi::SQLITE_IOERR_FSTAT, (size: *mut i64));
 forward!(flush g_file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void));
-forward!(direct g_lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
-forward!(direct g_unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
+forward!(flush g_lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
+forward!(flush g_unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
 forward!(direct g_check_reserved, xCheckReservedLock, ffi::SQLITE_IOERR_CHECKRESERVEDLOCK, (out: *mut c_int));
 forward!(direct g_sector_size, xSectorSize, 4096, ());
 forward!(direct g_device_characteristics, xDeviceCharacteristics, 0, ());
@@ -237,7 +240,7 @@ unsafe extern "C" fn g_shm_barrier(f: *mut ffi::sqlite3_file) {
     }
 }
 
-static WAL_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
+static GATHER_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
     iVersion: 3,
     xClose: Some(g_close),
     xRead: Some(g_read),
@@ -265,9 +268,10 @@ mod tests {
     use rusqlite::{Connection, OpenFlags};
 
     /// Writes through the VFS read back through it, through another connection on
-    /// the default VFS while the first is open, and after reopening (WAL recovery).
+    /// the default VFS while the first is open, from a copy of the files (WAL
+    /// recovery), and from the database file alone after a checkpoint.
     #[test]
-    fn gathered_wal_is_what_sqlite_wrote() {
+    fn gathered_writes_are_what_sqlite_wrote() {
         register().unwrap();
         let dir = std::env::temp_dir().join(format!("wal-gather-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -316,7 +320,20 @@ mod tests {
             .query_row("SELECT v FROM t WHERE k = 1234", [], |r| r.get(0))
             .unwrap();
         assert_eq!(bytes, vec![(1234 % 256) as u8; 3000 + 1234 % 40]);
-        drop((w, other, copy));
+        // A checkpoint through the VFS (its database writes gathered) leaves the
+        // database file complete on its own: the log is truncated to nothing.
+        drop(other);
+        let (busy, _, _): (i64, i64, i64) = w
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(busy, 0);
+        assert_eq!(std::fs::metadata(dir.join("t.db-wal")).unwrap().len(), 0);
+        std::fs::copy(dir.join("t.db"), dir.join("alone.db")).unwrap();
+        let alone = Connection::open(dir.join("alone.db")).unwrap();
+        assert_eq!(sum(&alone), expected);
+        drop((w, copy, alone));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
