@@ -36,6 +36,10 @@ struct Gather {
     /// Bytes written but not yet passed on, contiguous from file offset `at`.
     buf: *mut Vec<u8>,
     at: i64,
+    /// A failed flush's error, kept for the next `xSync`: whichever call flushed
+    /// (SQLite ignores an unlock's result), SQLite must never see a sync succeed
+    /// after a write it was told had been done was lost.
+    failed: c_int,
 }
 
 const HEADER: usize = std::mem::size_of::<Gather>().next_multiple_of(16);
@@ -104,11 +108,12 @@ unsafe extern "C" fn x_open(
         },
         buf: Box::into_raw(Box::default()),
         at: 0,
+        failed: ffi::SQLITE_OK,
     });
     ffi::SQLITE_OK
 }
 
-/// Pass on what was gathered.
+/// Pass on what was gathered; a failure is also kept for the next sync.
 unsafe fn flush(f: *mut ffi::sqlite3_file) -> c_int {
     let g = f.cast::<Gather>();
     let buf = &mut *(*g).buf;
@@ -116,22 +121,38 @@ unsafe fn flush(f: *mut ffi::sqlite3_file) -> c_int {
         return ffi::SQLITE_OK;
     }
     let r = real(f);
-    let Some(write) = methods(r).xWrite else {
-        return ffi::SQLITE_IOERR_WRITE;
-    };
-    let mut rc = ffi::SQLITE_OK;
-    let mut at = (*g).at;
-    for chunk in buf.chunks(MAX_WRITE) {
-        rc = write(r, chunk.as_ptr().cast(), chunk.len() as c_int, at);
-        if rc != ffi::SQLITE_OK {
-            break;
+    let mut rc = ffi::SQLITE_IOERR_WRITE;
+    if let Some(write) = methods(r).xWrite {
+        let mut at = (*g).at;
+        for chunk in buf.chunks(MAX_WRITE) {
+            rc = write(r, chunk.as_ptr().cast(), chunk.len() as c_int, at);
+            if rc != ffi::SQLITE_OK {
+                break;
+            }
+            at += chunk.len() as i64;
         }
-        at += chunk.len() as i64;
     }
-    // On failure the error goes to the call that flushed, which fails the
-    // transaction; SQLite rewrites those frames with its next one.
     buf.clear();
+    if rc != ffi::SQLITE_OK && (*g).failed == ffi::SQLITE_OK {
+        (*g).failed = rc;
+    }
     rc
+}
+
+/// `xSync`: what was gathered, then the sync; an earlier flush's failure fails it.
+unsafe extern "C" fn g_sync(f: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
+    let rc = flush(f);
+    let failed = std::mem::replace(&mut (*f.cast::<Gather>()).failed, ffi::SQLITE_OK);
+    if rc != ffi::SQLITE_OK {
+        return rc;
+    }
+    if failed != ffi::SQLITE_OK {
+        return failed;
+    }
+    let r = real(f);
+    methods(r)
+        .xSync
+        .map_or(ffi::SQLITE_IOERR_FSYNC, |sync| sync(r, flags))
 }
 
 unsafe extern "C" fn g_write(
@@ -200,36 +221,37 @@ unsafe extern "C" fn g_fetch(
     }
 }
 
-/// Methods passed on to the default VFS's file, after writing what was gathered
-/// (`flush`) or at once (`direct`).
+/// Methods passed on to the default VFS's file: after writing what was gathered and
+/// only if that worked (`flush`); after writing it whatever came of that (`around`:
+/// lock changes, so that a checkpoint's pages reach the file before its lock is
+/// released, and a lock is released even when they cannot); or at once (`direct`).
 macro_rules! forward {
     ($when:ident $name:ident, $method:ident, $missing:expr, ($($arg:ident: $ty:ty),*)) => {
         unsafe extern "C" fn $name(f: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
-            if forward!(@$when) {
-                let rc = flush(f);
-                if rc != ffi::SQLITE_OK {
-                    return rc;
-                }
+            let rc = forward!(@$when f);
+            if rc != ffi::SQLITE_OK {
+                return rc;
             }
             let r = real(f);
             methods(r).$method.map_or($missing, |m| m(r $(, $arg)*))
         }
     };
-    (@flush) => { true };
-    (@direct) => { false };
+    (@flush $f:ident) => { flush($f) };
+    // A failure is kept for the next sync.
+    (@around $f:ident) => {{ flush($f); ffi::SQLITE_OK }};
+    (@direct $f:ident) => { ffi::SQLITE_OK };
 }
 forward!(flush g_read, xRead, ffi::SQLITE_IOERR_READ, (data: *mut c_void, amount: c_int, offset: i64));
 forward!(flush g_truncate, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, (size: i64));
-forward!(flush g_sync, xSync, ffi::SQLITE_IOERR_FSYNC, (flags: c_int));
 forward!(flush g_file_size, xFileSize, ffi::SQLITE_IOERR_FSTAT, (size: *mut i64));
 forward!(flush g_file_control, xFileControl, ffi::SQLITE_NOTFOUND, (op: c_int, arg: *mut c_void));
-forward!(flush g_lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
-forward!(flush g_unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
+forward!(around g_lock, xLock, ffi::SQLITE_IOERR_LOCK, (level: c_int));
+forward!(around g_unlock, xUnlock, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
 forward!(direct g_check_reserved, xCheckReservedLock, ffi::SQLITE_IOERR_CHECKRESERVEDLOCK, (out: *mut c_int));
 forward!(direct g_sector_size, xSectorSize, 4096, ());
 forward!(direct g_device_characteristics, xDeviceCharacteristics, 0, ());
 forward!(direct g_shm_map, xShmMap, ffi::SQLITE_IOERR_SHMMAP, (region: c_int, size: c_int, extend: c_int, out: *mut *mut c_void));
-forward!(direct g_shm_lock, xShmLock, ffi::SQLITE_IOERR_SHMLOCK, (offset: c_int, n: c_int, flags: c_int));
+forward!(around g_shm_lock, xShmLock, ffi::SQLITE_IOERR_SHMLOCK, (offset: c_int, n: c_int, flags: c_int));
 forward!(direct g_shm_unmap, xShmUnmap, ffi::SQLITE_OK, (delete: c_int));
 forward!(direct g_unfetch, xUnfetch, ffi::SQLITE_OK, (offset: i64, p: *mut c_void));
 
@@ -266,6 +288,87 @@ static GATHER_METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 mod tests {
     use super::*;
     use rusqlite::{Connection, OpenFlags};
+
+    const CHILD: &str = "FLEETSCOPE_GATHER_VFS_CHILD";
+
+    /// A disk that fills up: in a child process whose files may not grow past 2 MB
+    /// (RLIMIT_FSIZE), commits through the VFS until one fails. That one must report
+    /// the failure, and every commit that reported success must be there afterwards.
+    #[test]
+    fn a_failed_write_fails_the_commit_and_loses_nothing_committed() {
+        if let Some(dir) = std::env::var_os(CHILD) {
+            return fill_disk(std::path::Path::new(&dir));
+        }
+        let dir = std::env::temp_dir().join(format!("gather-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "collector::store::gather_vfs::tests::a_failed_write_fails_the_commit_and_loses_nothing_committed",
+                "--nocapture",
+            ])
+            .env(CHILD, &dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let report = std::fs::read_to_string(dir.join("commits")).unwrap();
+        let (ok, error) = report.split_once(' ').unwrap();
+        let ok: i64 = ok.parse().unwrap();
+        assert!(ok >= 3, "some commits fit under the limit ({report})");
+        assert!(
+            error.contains("disk I/O error") || error.contains("full"),
+            "the failing commit says why: {error}"
+        );
+        let c = Connection::open(dir.join("t.db")).unwrap();
+        let n: i64 = c
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, ok * 40, "exactly the acknowledged commits");
+        let check: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn fill_disk(dir: &std::path::Path) {
+        register().unwrap();
+        let w = Connection::open_with_flags_and_vfs(dir.join("t.db"), OpenFlags::default(), NAME)
+            .unwrap();
+        w.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+            .unwrap();
+        // SAFETY: plain libc calls on this process alone; past the limit a write
+        // fails with EFBIG instead of raising SIGXFSZ.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 2 << 20,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+        }
+        let mut ok = 0i64;
+        let error = loop {
+            let commit = || -> rusqlite::Result<()> {
+                w.execute_batch("BEGIN")?;
+                for k in 0..40i64 {
+                    w.execute(
+                        "INSERT INTO t VALUES (?1, ?2)",
+                        rusqlite::params![ok * 40 + k, vec![7u8; 3000]],
+                    )?;
+                }
+                w.execute_batch("COMMIT")
+            };
+            match commit() {
+                Ok(()) => ok += 1,
+                Err(e) => break e.to_string(),
+            }
+            assert!(ok < 1000, "the file size limit never bit");
+        };
+        std::fs::write(dir.join("commits"), format!("{ok} {error}")).unwrap();
+    }
 
     /// Writes through the VFS read back through it, through another connection on
     /// the default VFS while the first is open, from a copy of the files (WAL
