@@ -34,7 +34,7 @@ const MAX_WRITE: usize = 120 << 10;
 struct Gather {
     base: ffi::sqlite3_file,
     /// Bytes written but not yet passed on, contiguous from file offset `at`.
-    buf: *mut Vec<u8>,
+    buf: Vec<u8>,
     at: i64,
     /// A failed flush's error, kept for the next `xSync`: whichever call flushed
     /// (SQLite ignores an unlock's result), SQLite must never see a sync succeed
@@ -106,7 +106,7 @@ unsafe extern "C" fn x_open(
         base: ffi::sqlite3_file {
             pMethods: &GATHER_METHODS,
         },
-        buf: Box::into_raw(Box::default()),
+        buf: Vec::new(),
         at: 0,
         failed: ffi::SQLITE_OK,
     });
@@ -115,16 +115,15 @@ unsafe extern "C" fn x_open(
 
 /// Pass on what was gathered; a failure is also kept for the next sync.
 unsafe fn flush(f: *mut ffi::sqlite3_file) -> c_int {
-    let g = f.cast::<Gather>();
-    let buf = &mut *(*g).buf;
-    if buf.is_empty() {
+    let g = &mut *f.cast::<Gather>();
+    if g.buf.is_empty() {
         return ffi::SQLITE_OK;
     }
     let r = real(f);
     let mut rc = ffi::SQLITE_IOERR_WRITE;
     if let Some(write) = methods(r).xWrite {
-        let mut at = (*g).at;
-        for chunk in buf.chunks(MAX_WRITE) {
+        let mut at = g.at;
+        for chunk in g.buf.chunks(MAX_WRITE) {
             rc = write(r, chunk.as_ptr().cast(), chunk.len() as c_int, at);
             if rc != ffi::SQLITE_OK {
                 break;
@@ -132,9 +131,9 @@ unsafe fn flush(f: *mut ffi::sqlite3_file) -> c_int {
             at += chunk.len() as i64;
         }
     }
-    buf.clear();
-    if rc != ffi::SQLITE_OK && (*g).failed == ffi::SQLITE_OK {
-        (*g).failed = rc;
+    g.buf.clear();
+    if rc != ffi::SQLITE_OK && g.failed == ffi::SQLITE_OK {
+        g.failed = rc;
     }
     rc
 }
@@ -166,22 +165,19 @@ unsafe extern "C" fn g_write(
     if n == 0 {
         return ffi::SQLITE_OK;
     }
-    let pending = (*(*g).buf).len();
+    let pending = (*g).buf.len();
     if pending > 0 && offset != (*g).at + pending as i64 {
         let rc = flush(f);
         if rc != ffi::SQLITE_OK {
             return rc;
         }
     }
-    let full = {
-        let buf = &mut *(*g).buf;
-        if buf.is_empty() {
-            (*g).at = offset;
-        }
-        buf.extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), n));
-        buf.len() >= CAP
-    };
-    if full {
+    if (*g).buf.is_empty() {
+        (*g).at = offset;
+    }
+    (*g).buf
+        .extend_from_slice(std::slice::from_raw_parts(data.cast::<u8>(), n));
+    if (*g).buf.len() >= CAP {
         return flush(f);
     }
     ffi::SQLITE_OK
@@ -191,9 +187,8 @@ unsafe extern "C" fn g_close(f: *mut ffi::sqlite3_file) -> c_int {
     let flushed = flush(f);
     let r = real(f);
     let closed = methods(r).xClose.map_or(ffi::SQLITE_OK, |close| close(r));
-    let g = f.cast::<Gather>();
-    drop(Box::from_raw((*g).buf));
-    (*g).buf = std::ptr::null_mut();
+    // SQLite frees the file's memory without dropping what is in it.
+    std::ptr::drop_in_place(&raw mut (*f.cast::<Gather>()).buf);
     if flushed != ffi::SQLITE_OK {
         flushed
     } else {

@@ -8,7 +8,7 @@
 use super::{DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
 use rusqlite::types::{Type, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
-use std::ffi::{c_int, CStr};
+use std::ffi::c_int;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -178,21 +178,20 @@ impl SqliteStore {
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
         super::gather_vfs::register().map_err(StoreError)?;
-        let open_with = |p: &Path, vfs: Option<&CStr>| -> Result<Connection, StoreError> {
-            let c = match vfs {
-                Some(vfs) => Connection::open_with_flags_and_vfs(p, OpenFlags::default(), vfs),
-                None => Connection::open(p),
-            }
+        // Every connection goes through the write-gathering VFS: the writer's WAL
+        // writes become one per commit and the checkpoints' page copies one per run
+        // of pages (the reader writes nothing).
+        let open = |p: &Path| -> Result<Connection, StoreError> {
+            let c = Connection::open_with_flags_and_vfs(
+                p,
+                OpenFlags::default(),
+                super::gather_vfs::NAME,
+            )
             .map_err(err("open sqlite"))?;
             c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;").map_err(err("configure sqlite"))?;
             Ok(c)
         };
-        // The writer's WAL writes are gathered into one per commit and the
-        // checkpoints' page copies into one per run of pages (see gather_vfs); the
-        // reader writes nothing.
-        let gathered = |p: &Path| open_with(p, Some(super::gather_vfs::NAME));
-        let mut writer = gathered(path)?;
-        let open = |p: &Path| open_with(p, None);
+        let mut writer = open(path)?;
         migrate(&mut writer)?;
         writer
             // 8 MiB of page cache: room for the hot pages of the report_id and device
@@ -211,7 +210,7 @@ impl SqliteStore {
             }))
             .map_err(err("configure sqlite"))?;
         let reader = open(path)?;
-        let checkpointer = Checkpointer::start(gathered(path)?)?;
+        let checkpointer = Checkpointer::start(open(path)?)?;
         Ok(SqliteStore {
             writer: Mutex::new(Writer {
                 conn: writer,
