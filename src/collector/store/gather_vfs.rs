@@ -286,6 +286,24 @@ mod tests {
 
     const CHILD: &str = "FLEETSCOPE_GATHER_VFS_CHILD";
 
+    /// An empty directory of this process's own under the system's temporary one.
+    fn fresh_dir(tag: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A WAL database through this VFS, as the store configures one but never
+    /// checkpointing on its own, with an empty table `t (k, v)`.
+    fn open_table(path: &std::path::Path) -> Connection {
+        register().unwrap();
+        let c = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), NAME).unwrap();
+        c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
+            .unwrap();
+        c
+    }
+
     /// A disk that fills up: in a child process whose files may not grow past 2 MB
     /// (RLIMIT_FSIZE), commits through the VFS until one fails. That one must report
     /// the failure, and every commit that reported success must be there afterwards.
@@ -294,9 +312,7 @@ mod tests {
         if let Some(dir) = std::env::var_os(CHILD) {
             return fill_disk(std::path::Path::new(&dir));
         }
-        let dir = std::env::temp_dir().join(format!("gather-full-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("gather-full");
         let status = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -329,11 +345,7 @@ mod tests {
     }
 
     fn fill_disk(dir: &std::path::Path) {
-        register().unwrap();
-        let w = Connection::open_with_flags_and_vfs(dir.join("t.db"), OpenFlags::default(), NAME)
-            .unwrap();
-        w.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
-            .unwrap();
+        let w = open_table(&dir.join("t.db"));
         // SAFETY: plain libc calls on this process alone; past the limit a write
         // fails with EFBIG instead of raising SIGXFSZ.
         unsafe {
@@ -370,14 +382,9 @@ mod tests {
     /// recovery), and from the database file alone after a checkpoint.
     #[test]
     fn gathered_writes_are_what_sqlite_wrote() {
-        register().unwrap();
-        let dir = std::env::temp_dir().join(format!("wal-gather-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = fresh_dir("wal-gather");
         let path = dir.join("t.db");
-        let w = Connection::open_with_flags_and_vfs(&path, OpenFlags::default(), NAME).unwrap();
-        w.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
-            .unwrap();
+        let w = open_table(&path);
         let other = Connection::open(&path).unwrap();
         for round in 0..50i64 {
             w.execute_batch("BEGIN").unwrap();
