@@ -109,7 +109,7 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 /// the log from its start: commits overwrite blocks the WAL file already has
 /// instead of growing it forever (an ext4 block allocation on every commit). That
 /// checkpoint ends with an fsync of the database while no commit can run, which
-/// is why it is rare.
+/// is why it is rare (and why the checkpointer flushes the database as it goes).
 const WAL_RESTART_FRAMES: u32 = 128 << 10;
 /// The size SQLite truncates the log to after a restart: above what it reaches in
 /// steady state, because truncating hundreds of MB took the writer 50-70 ms, during
@@ -138,7 +138,17 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(conn: Connection) -> Result<Self, StoreError> {
+    /// Checkpoint through `conn` every [`CHECKPOINT_EVERY`] and flush the database
+    /// file `db` after each pass.
+    ///
+    /// SQLite syncs the database only when a checkpoint reaches the end of the log,
+    /// which under sustained load it never does: the copied pages stayed dirty in the
+    /// page cache until the kernel's 30-second expiry wrote hundreds of MB at once,
+    /// and the writer's own checkpoint at [`WAL_RESTART_FRAMES`] had to fsync all of
+    /// it while no commit could run. Measured at 5000 reports/s for 60 s, back to back
+    /// on this machine: p99 from due 29 and 44 ms with the flush, 98 and 73 ms
+    /// without; dirty pages stay under about 40 MB instead of reaching 460 MB.
+    fn start(conn: Connection, db: std::fs::File) -> Result<Self, StoreError> {
         let (stop, rx) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -148,6 +158,10 @@ impl Checkpointer {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(CHECKPOINT_EVERY) {
                     // PASSIVE never waits for the writer or readers.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    // Durability does not depend on it (the log holds every commit
+                    // until a completed checkpoint syncs), so a failure only means
+                    // the kernel writes these pages later.
+                    let _ = db.sync_data();
                 }
             })
             .map_err(|e| StoreError(format!("cannot start the checkpoint thread: {e}")))?;
@@ -210,7 +224,10 @@ impl SqliteStore {
             }))
             .map_err(err("configure sqlite"))?;
         let reader = open(path)?;
-        let checkpointer = Checkpointer::start(open(path)?)?;
+        // Read-only is enough to fsync; the connection does the writing.
+        let db = std::fs::File::open(path)
+            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+        let checkpointer = Checkpointer::start(open(path)?, db)?;
         Ok(SqliteStore {
             writer: Mutex::new(Writer {
                 conn: writer,
@@ -364,10 +381,16 @@ impl Store for SqliteStore {
         if frames >= w.restart_at {
             // Already committed: a failed checkpoint only means the log grows a while
             // longer (a reader on an old snapshot keeps it); try again a quarter on.
-            let _ = w
+            // Busy means the checkpointer holds the checkpoint lock this instant; the
+            // next commit tries again. (Waiting a quarter then grew the log by 128 and
+            // 272 MB in a 60 s run at 5000 reports/s, and the writer's fsyncs stalled
+            // for 20-50 ms in ext4 block allocation for the new blocks.)
+            let busy = w
                 .conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-            w.restart_at = frames.saturating_add(WAL_RESTART_FRAMES / 4);
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0));
+            if !matches!(busy, Ok(1)) {
+                w.restart_at = frames.saturating_add(WAL_RESTART_FRAMES / 4);
+            }
         }
         Ok(outcomes)
     }
