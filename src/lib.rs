@@ -2,13 +2,15 @@
 //!
 //! Rooms: `schema` (the report wire format), `catalog` (fact tables from `datasets/`),
 //! `probe` (on-device: identification, kernels, bench), `cli` (the host command line),
-//! `collector` (the server), `device` (adb), `fleet` (the synthetic fleet), `analysis`
-//! (the Parquet dataset and the statistics), `render` (charts and the report).
+//! `collector` (the server), `client` (upload, load generator), `device` (adb), `fleet` (the synthetic fleet), `analysis`
+//! (the Parquet dataset and the statistics), `render` (charts and the report), `util` (rng, clock, ids, entropy).
 #[cfg(feature = "host")]
 pub mod analysis;
 pub mod catalog;
 #[cfg(feature = "host")]
 pub mod cli;
+#[cfg(feature = "host")]
+pub mod client;
 #[cfg(feature = "host")]
 pub mod collector;
 #[cfg(feature = "host")]
@@ -19,3 +21,4 @@ pub mod probe;
 #[cfg(feature = "host")]
 pub mod render;
 pub mod schema;
+pub mod util;

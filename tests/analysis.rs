@@ -98,7 +98,7 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
     assert!(rows(&data, "devices") as u64 > devices + devices / 10);
 
     // Every published figure the calibration names, within its stated tolerance.
-    let cal = fleetscope::fleet::calibration().unwrap();
+    let cal = fleetscope::catalog::calibration().unwrap();
     for t in &cal.targets {
         let got = stat(&s, &t.stat);
         assert!(

@@ -8,7 +8,7 @@ mod stats;
 
 pub use dataset::{api_status, columns, scan, shape_key, DatasetWriter};
 pub use export::{export, ExportSummary};
-pub use stats::{analyse, f64s, strs, Analysis, Table};
+pub use stats::{analyse, f64s, kernel_in, strs, Analysis, Table};
 
 use polars::prelude::*;
 use std::path::{Path, PathBuf};

@@ -1,13 +1,18 @@
-//! The project's fact tables (`datasets/*.csv`), embedded at build time and parsed
-//! once. Identification, the simulator and the analysis read facts only from here:
+//! The project's fact tables (`datasets/*.csv`) and the paper's published figures
+//! (`datasets/fleet_calibration.toml`), embedded at build time and parsed once. Identification, the simulator and the analysis read facts only from here:
 //! a new SoC, core or GPU is a new CSV row, never new code.
 
+#[cfg(feature = "host")]
+mod calibration;
 mod tables;
 
 pub use tables::{
     parse_clusters, parse_int, Alias, ClusterSpec, DeviceModel, Gpu, MidrPart, Pattern, Soc, Uarch,
     X86Part,
 };
+
+#[cfg(feature = "host")]
+pub use calibration::{calibration, Calibration, Target};
 
 use std::sync::OnceLock;
 

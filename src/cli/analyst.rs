@@ -1,7 +1,7 @@
 //! The analyst's commands: `simulate`, `export`, `report`.
 
 use super::progress;
-use crate::collector::Token;
+use crate::util::Token;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -156,7 +156,7 @@ pub fn build(dir: &Path, source: &str, out: &Path) -> Result<String, String> {
         out,
         &crate::render::Meta {
             source: source.to_string(),
-            generated_at: crate::probe::suite::now_rfc3339(),
+            generated_at: crate::util::now_rfc3339(),
         },
     )?;
     bar.finish_and_clear();

@@ -4,8 +4,9 @@
 //! exported to Parquet, and the report built from it.
 
 use super::{analyst, progress};
-use crate::collector::upload::{upload, UploadConfig};
-use crate::collector::{Limits, Token};
+use crate::client::{upload, UploadConfig};
+use crate::collector::Limits;
+use crate::util::Token;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -69,12 +70,10 @@ fn run(c: &DemoCli, work: &Path) -> Result<String, String> {
             progress::for_stderr().as_mut(),
         )?;
         let cfg = UploadConfig {
-            collector: collector.url.clone(),
-            token: ingest.secret().to_string(),
-            spool: None,
             max_attempts: 5,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            ..UploadConfig::new(&collector.url, ingest.secret())
         };
         let (text, all) = upload(&cfg, std::slice::from_ref(&report))?;
         if !all {

@@ -331,8 +331,8 @@ pub fn main() -> ExitCode {
             duration_s,
             connections,
             report_bytes,
-        } => crate::collector::Token::from_file(&token_file).and_then(|t| {
-            crate::collector::loadgen::run(&crate::collector::loadgen::LoadgenConfig {
+        } => crate::util::Token::from_file(&token_file).and_then(|t| {
+            crate::client::loadgen::run(&crate::client::loadgen::LoadgenConfig {
                 collector,
                 token: t.secret().to_string(),
                 rate,
@@ -349,17 +349,15 @@ pub fn main() -> ExitCode {
             max_attempts,
             backoff_ms,
         } => {
-            let cfg = |token: String| crate::collector::upload::UploadConfig {
-                collector,
-                token,
+            let cfg = |token: &str| crate::client::UploadConfig {
                 spool,
                 max_attempts,
                 base_delay: std::time::Duration::from_millis(backoff_ms),
-                max_delay: std::time::Duration::from_secs(30),
+                ..crate::client::UploadConfig::new(&collector, token)
             };
-            match crate::collector::Token::from_file(&token_file).and_then(|t| {
-                crate::collector::upload::upload(&cfg(t.secret().to_string()), &files)
-            }) {
+            match crate::util::Token::from_file(&token_file)
+                .and_then(|t| crate::client::upload(&cfg(t.secret()), &files))
+            {
                 Ok((text, true)) => Ok(text),
                 Ok((text, false)) => {
                     print!("{text}");
@@ -398,10 +396,9 @@ pub fn main() -> ExitCode {
             let run = || -> Result<(String, bool), String> {
                 let adb = crate::device::Adb::locate(adb.as_deref())?;
                 let collector = match (collector, token_file) {
-                    (Some(url), Some(f)) => Some((
-                        url,
-                        crate::collector::Token::from_file(&f)?.secret().to_string(),
-                    )),
+                    (Some(url), Some(f)) => {
+                        Some((url, crate::util::Token::from_file(&f)?.secret().to_string()))
+                    }
                     _ => None,
                 };
                 if devices.is_empty() && !all {

@@ -2,14 +2,11 @@
 //! (axum + tokio), validates each against `fleetscope.report/1`, and stores it with
 //! its flattened rows; readers page devices and stream exports. Host only.
 
-mod auth;
-pub mod loadgen;
 mod metrics;
 mod server;
 pub mod store;
-pub mod upload;
 
-pub use auth::Token;
+pub use crate::util::Token;
 pub use server::App;
 
 use axum::error_handling::HandleErrorLayer;

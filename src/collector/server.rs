@@ -1,10 +1,10 @@
 //! The HTTP API. Every refusal is a 4xx with a JSON body that names the problem;
 //! a report is acknowledged (2xx) only after its transaction committed.
 
-use super::auth::Token;
 use super::metrics::Metrics;
 use super::store::{Incoming, Outcome, Store, StoreError};
 use crate::schema::{parse_report, ReportError, MAX_REPORT_BYTES};
+use crate::util::Token;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};

@@ -355,10 +355,8 @@ fn one_run(
         let results = Arc::clone(&results);
         std::thread::spawn(move || {
             for line in BufReader::new(s).lines().map_while(Result::ok) {
-                if let Some(json) = line.strip_prefix("result ") {
-                    if let Ok(r) = serde_json::from_str::<KernelResult>(json) {
-                        results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
-                    }
+                if let Some(Ok(r)) = crate::schema::parse_result_line(&line) {
+                    results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
                 }
             }
         })
@@ -460,16 +458,12 @@ fn one_run(
             };
         }
         let uploaded = opt.collector.as_ref().map(|(url, token)| {
-            let cfg = crate::collector::upload::UploadConfig {
-                collector: url.clone(),
-                token: token.clone(),
+            let cfg = crate::client::UploadConfig {
                 spool: opt.spool.clone(),
-                max_attempts: 6,
-                base_delay: Duration::from_millis(500),
-                max_delay: Duration::from_secs(30),
+                ..crate::client::UploadConfig::new(url, token)
             };
             matches!(
-                crate::collector::upload::upload(&cfg, std::slice::from_ref(&path)),
+                crate::client::upload(&cfg, std::slice::from_ref(&path)),
                 Ok((_, true))
             )
         });
@@ -506,9 +500,17 @@ fn partial(
     conditions: RunConditions,
     reason: String,
 ) -> Outcome {
-    let mut report = Report::new(identity, suite::uuid_v4(), suite_ref);
+    let report_id = match crate::util::uuid_v4() {
+        Ok(id) => id,
+        Err(e) => {
+            return Outcome::Failed {
+                reason: format!("{reason}; its partial results were not kept: {e}"),
+            }
+        }
+    };
+    let mut report = Report::new(identity, report_id, suite_ref);
     report.conditions = Some(conditions);
-    report.started_at = suite::now_rfc3339();
+    report.started_at = crate::util::now_rfc3339();
     report.finished_at = report.started_at.clone();
     report.results = results;
     report.partial = true;

@@ -2,9 +2,9 @@
 //! per-core-type performance model (peak per clock x clock x cores x kernel
 //! efficiency), with run-to-run noise, throttling and field failures.
 
-use super::calibration::Calibration;
 use super::landscape::{core_speed, flops_per_cycle, SimSoc};
-use crate::catalog;
+use crate::catalog::{self, Calibration};
+use crate::probe::suite::families::{self, Model, Role};
 use crate::schema::{
     ApiSupport, Cluster, Dtype, Issue, KernelResult, LatencyStats, Report, SuiteRef, TempReading,
     Throttling,
@@ -21,14 +21,20 @@ pub struct Case {
     pub dtype: Dtype,
     pub shape: BTreeMap<String, u64>,
     pub ops: u64,
+    pub role: Role,
+    pub model: Model,
 }
 
-/// The cases of a suite, with their operation counts.
+/// The cases of a suite that the fleet model times (bandwidth probes are not), with
+/// their operation counts and models from the family registry.
 pub fn cases(suite: &crate::probe::suite::Suite) -> Vec<Case> {
     let mut out = Vec::new();
     for k in &suite.kernels {
-        if k.family == "membw" {
-            continue; // a bandwidth probe, not an inference kernel
+        let Some(family) = families::get(&k.family) else {
+            continue;
+        };
+        if family.role() == Role::Bandwidth {
+            continue;
         }
         for d in &k.dtypes {
             let dtype = Dtype::parse(d).unwrap_or(Dtype::F32);
@@ -37,7 +43,9 @@ pub fn cases(suite: &crate::probe::suite::Suite) -> Vec<Case> {
                     family: k.family.clone(),
                     dtype,
                     shape: shape.clone(),
-                    ops: ops(&k.family, shape),
+                    ops: family.ops(shape),
+                    role: family.role(),
+                    model: family.model(shape),
                 });
             }
         }
@@ -45,48 +53,14 @@ pub fn cases(suite: &crate::probe::suite::Suite) -> Vec<Case> {
     out
 }
 
-fn ops(family: &str, s: &BTreeMap<String, u64>) -> u64 {
-    let g = |k: &str| s.get(k).copied().unwrap_or(1);
-    let out = |d: &str| g(d).div_ceil(g("stride"));
-    match family {
-        "gemm" => 2 * g("m") * g("n") * g("k"),
-        "gemv" => 2 * g("n") * g("k"),
-        "conv3x3" => 2 * out("h") * out("w") * g("cin") * g("cout") * 9,
-        "dwconv3x3" => 2 * out("h") * out("w") * g("c") * 9,
-        "peak_fma" | "peak_dot" => g("iters") * 256,
-        "mobilenet_v2" => crate::probe::kernels::mobilenet_v2::ops(),
-        _ => 0,
-    }
-}
-
-/// Share of a core's f32 peak a kernel reaches (ours; in-order cores get 80 % of it).
-fn efficiency(family: &str, shape: &BTreeMap<String, u64>) -> f64 {
-    match family {
-        "peak_fma" | "peak_dot" => 0.95,
-        "gemm" if shape.get("m").is_some_and(|&m| m >= 512) => 0.78,
-        "gemm" => 0.6,
-        "conv3x3" => 0.55,
-        "mobilenet_v2" => 0.35,
-        "dwconv3x3" => 0.2,
-        "gemv" => 0.07,
-        _ => 0.3,
-    }
-}
-
-/// int8 over f32 throughput (ours): dot-product cores, 64-bit NEON without it,
-/// 32-bit NEON and x86.
-fn int8_gain(family: &str, dotprod: bool, arch: &str) -> f64 {
-    let base = match (dotprod, arch) {
+/// The core's int8 over f32 throughput gain (ours): dot-product cores, 64-bit NEON
+/// without it, 32-bit NEON and x86. Each family sees its share of it (`Int8Gain`).
+fn int8_base_gain(dotprod: bool, arch: &str) -> f64 {
+    match (dotprod, arch) {
         (true, _) => 3.2,
         (false, "arm64-v8a") => 1.7,
         (false, "x86_64") => 1.25,
         _ => 1.35,
-    };
-    match family {
-        "gemv" => 2.2,                           // memory bound: 4x fewer weight bytes
-        "dwconv3x3" => 1.0 + (base - 1.0) / 3.0, // little reuse
-        "mobilenet_v2" => 1.0 + (base - 1.0) * 0.6,
-        _ => base,
     }
 }
 
@@ -182,11 +156,11 @@ impl<'a> Generator<'a> {
         let abi = abi(soc);
         let mut r = Report {
             schema: crate::schema::SCHEMA_ID.into(),
-            report_id: crate::probe::suite::uuid_from(rng.random()),
+            report_id: crate::util::uuid_from(rng.random()),
             probe_version: env!("CARGO_PKG_VERSION").into(),
             suite: self.suite.clone(),
-            started_at: crate::probe::suite::rfc3339(t, 0),
-            finished_at: crate::probe::suite::rfc3339(t + 4, 0),
+            started_at: crate::util::rfc3339(t, 0),
+            finished_at: crate::util::rfc3339(t + 4, 0),
             ..Default::default()
         };
         r.device.model = Some(model.to_string());
@@ -296,11 +270,11 @@ impl<'a> Generator<'a> {
         let abi = abi(&soc);
         let mut r = Report::new(
             identity,
-            crate::probe::suite::uuid_from(rng.random()),
+            crate::util::uuid_from(rng.random()),
             self.suite.clone(),
         );
-        r.started_at = crate::probe::suite::rfc3339(t, 0);
-        r.finished_at = crate::probe::suite::rfc3339(t + 4, 0);
+        r.started_at = crate::util::rfc3339(t, 0);
+        r.finished_at = crate::util::rfc3339(t + 4, 0);
         r.device.device_hash = Some(format!("fixture-{key}"));
         r.soc.source.get_or_insert_with(|| "fixture".into());
         r.thermal.throttling = Some(Throttling {
@@ -320,7 +294,6 @@ impl<'a> Generator<'a> {
         let big = (0..soc.clusters.len())
             .max_by(|&a, &b| core_speed(&soc.clusters[a]).total_cmp(&core_speed(&soc.clusters[b])))
             .unwrap_or(0);
-        let mt_families = ["gemm", "conv3x3", "peak_fma", "peak_dot", "mobilenet_v2"];
         for (ci, cluster) in r.cpu.clusters.iter().enumerate() {
             let spec = &soc.clusters[ci];
             let in_order = catalog::catalog()
@@ -335,7 +308,8 @@ impl<'a> Generator<'a> {
             };
             for &threads in thread_counts {
                 for case in &self.cases {
-                    if threads > 1 && !mt_families.contains(&case.family.as_str()) {
+                    let scaling = case.model.thread_scaling;
+                    if threads > 1 && scaling.is_none() {
                         continue;
                     }
                     let cpus: Vec<u32> = cluster
@@ -358,22 +332,17 @@ impl<'a> Generator<'a> {
                         continue;
                     }
                     let mut gflops = core_gflops
-                        * efficiency(&case.family, &case.shape)
-                        * if in_order && !case.family.starts_with("peak") {
+                        * case.model.efficiency
+                        * if in_order && case.role != Role::Peak {
                             0.8
                         } else {
                             1.0
                         }
                         * speed;
                     if case.dtype == Dtype::I8 {
-                        gflops *= int8_gain(&case.family, soc.dotprod, abi);
+                        gflops *= case.model.int8_gain.apply(int8_base_gain(soc.dotprod, abi));
                     }
-                    if threads > 1 {
-                        let scaling = if case.family == "mobilenet_v2" {
-                            0.7
-                        } else {
-                            0.88
-                        };
+                    if let (true, Some(scaling)) = (threads > 1, scaling) {
                         gflops *= 1.0 + (threads - 1) as f64 * scaling;
                         gflops *= r
                             .thermal

@@ -3,7 +3,7 @@
 //! from `datasets/socs.csv` take the head of each core type; the long tail is
 //! synthetic variants (`SIM-0421`) of the same core layouts.
 
-use super::calibration::Calibration;
+use crate::catalog::Calibration;
 use crate::catalog::{self, ClusterSpec};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -262,7 +262,7 @@ mod tests {
 
     #[test]
     fn landscape_hits_its_calibration_by_construction() {
-        let cal = super::super::calibration().unwrap();
+        let cal = crate::catalog::calibration().unwrap();
         for seed in 0..4 {
             check(cal, seed);
         }

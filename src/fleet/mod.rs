@@ -3,16 +3,14 @@
 //! performance model, written as the Parquet dataset `export` writes, or posted to a
 //! collector through its real HTTP API.
 
-mod calibration;
 mod device;
 mod landscape;
 
-pub use calibration::{calibration, Calibration, Target};
 pub use device::{cases, Case, Generator};
 pub use landscape::{build as landscape, SimSoc};
 
 use crate::analysis::DatasetWriter;
-use crate::collector::upload::{client, deliver_batch, UploadConfig};
+use crate::client::{client, deliver_batch, UploadConfig};
 use crate::schema::Report;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,7 +55,7 @@ pub fn simulate(
     sink: &Sink,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, String> {
-    let cal = calibration()?;
+    let cal = crate::catalog::calibration()?;
     let socs = landscape(cal, opts.seed)?;
     let gen = Generator::new(&socs, cal, opts.seed, opts.start)?;
     if let Sink::Parquet(dir) = sink {
@@ -174,12 +172,10 @@ fn worker(
 
 fn upload_config(url: &str, token: &str) -> UploadConfig {
     UploadConfig {
-        collector: url.to_string(),
-        token: token.to_string(),
-        spool: None,
         max_attempts: 8,
         base_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(5),
+        ..UploadConfig::new(url, token)
     }
 }
 

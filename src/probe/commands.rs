@@ -49,7 +49,8 @@ pub fn probe_command(
     progress: &mut dyn Progress,
 ) -> Result<String, String> {
     let (suite, suite_ref) = suite::load(suite_spec)?;
-    let report = suite::run_suite(&suite, suite_ref, &Sysroot::live(), opt, progress);
+    let report = suite::run_suite(&suite, suite_ref, &Sysroot::live(), opt, progress)
+        .map_err(|e| e.to_string())?;
     let json = serde_json::to_string_pretty(&report)
         .map_err(|e| format!("cannot encode the report: {e}"))?;
     // Never hand out a report the collector would refuse.

@@ -1,7 +1,8 @@
 //! One chart per figure, each built from its table of the analysis.
 
 use super::charts::{Chart, Mark, Spec};
-use crate::analysis::{f64s, strs, Analysis};
+use crate::analysis::{f64s, kernel_in, strs, Analysis};
+use crate::probe::suite::families::{self, Figure};
 use polars::prelude::*;
 
 type Built = PolarsResult<Option<Chart>>;
@@ -242,16 +243,15 @@ fn speedup(a: &Analysis) -> Built {
     let Some(t) = a.table("int8_speedup_by_uarch") else {
         return Ok(None);
     };
+    let ser: Vec<String> = families::feeding(Figure::SpeedupChart)
+        .into_iter()
+        .map(String::from)
+        .collect();
     // The most common core types first.
     let df =
         t.df.clone()
             .lazy()
-            .filter(
-                col("kernel")
-                    .eq(lit("gemm"))
-                    .or(col("kernel").eq(lit("conv3x3")))
-                    .or(col("kernel").eq(lit("mobilenet_v2"))),
-            )
+            .filter(kernel_in(&ser))
             .with_column(col("devices").sum().over([col("uarch")])?.alias("w"))
             .sort_by_exprs(
                 [col("w"), col("uarch")],
@@ -261,11 +261,6 @@ fn speedup(a: &Analysis) -> Built {
     let u = col_s(&df, "uarch")?;
     let k = col_s(&df, "kernel")?;
     let v = col_f(&df, "median_speedup")?;
-    let ser = vec![
-        "gemm".to_string(),
-        "conv3x3".to_string(),
-        "mobilenet_v2".to_string(),
-    ];
     let (cats, series) = pivot(&df, &|i| u[i].clone(), &ser, &|i| k[i].clone(), &v, 12);
     Ok(Some(Chart {
         name: "int8_speedup_by_uarch".into(),
@@ -287,11 +282,7 @@ fn latency(a: &Analysis) -> Built {
     let df =
         t.df.clone()
             .lazy()
-            .filter(
-                col("kernel")
-                    .eq(lit("mobilenet_v2"))
-                    .or(col("kernel").eq(lit("conv3x3"))),
-            )
+            .filter(kernel_in(&families::feeding(Figure::LatencyChart)))
             .collect()?;
     let k = col_s(&df, "kernel")?;
     let d = col_s(&df, "dtype")?;

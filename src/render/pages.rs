@@ -20,7 +20,7 @@ pub struct Comparison {
 
 /// The calibration targets (the paper's figures) next to this fleet's numbers.
 pub fn comparisons(a: &Analysis) -> Vec<Comparison> {
-    let Ok(cal) = crate::fleet::calibration() else {
+    let Ok(cal) = crate::catalog::calibration() else {
         return Vec::new();
     };
     cal.targets

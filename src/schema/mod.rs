@@ -1,10 +1,11 @@
-//! The report wire format `fleetscope.report/1`: serde types, the schema id and
-//! validation. Depends on serde alone (schemars only under the `host` feature, to
+//! The wire formats: the report `fleetscope.report/1` (serde types, the schema id and
+//! validation) and the streamed `result <json>` line of a running suite. Depends on serde alone (schemars only under the `host` feature, to
 //! generate the committed JSON Schema).
 
 mod depth;
 mod identity;
 mod report;
+mod stream;
 mod validate;
 
 pub use identity::{
@@ -14,6 +15,7 @@ pub use identity::{
 pub use report::{
     Dtype, KernelResult, LatencyStats, Report, RunConditions, SuiteRef, TempReading, Throttling,
 };
+pub use stream::{parse_result_line, result_line, RESULT_PREFIX};
 pub use validate::{parse_report, FieldError, ReportError, MAX_REPORT_BYTES};
 
 /// The schema id every report carries; the collector refuses other major versions.

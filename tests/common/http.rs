@@ -232,7 +232,7 @@ impl Drop for Collector {
 
 /// A small valid report with a fresh id.
 pub fn sample_report() -> serde_json::Value {
-    let id = fleetscope::probe::suite::uuid_v4();
+    let id = fleetscope::util::uuid_v4().unwrap();
     serde_json::json!({
         "schema": "fleetscope.report/1",
         "report_id": id,

@@ -1,6 +1,7 @@
 //! Latency distribution per kernel by device tier (terciles of theoretical CPU peak).
 
 use super::{f64s, kernel_in, one_thread_fastest, Analysis, Fleet};
+use crate::probe::suite::families::{self, Role};
 use polars::prelude::*;
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
@@ -29,7 +30,7 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         results
             .filter(
                 one_thread_fastest()
-                    .and(kernel_in(&["peak_fma", "peak_dot"]).not())
+                    .and(kernel_in(&families::names_where(|k| k.role() == Role::Peak)).not())
                     .and(col("p50_us").is_not_null()),
             )
             .select([

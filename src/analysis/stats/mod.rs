@@ -113,10 +113,10 @@ fn one_thread_fastest() -> Expr {
 }
 
 /// `kernel` is one of `names`.
-fn kernel_in(names: &[&str]) -> Expr {
+pub fn kernel_in<S: AsRef<str>>(names: &[S]) -> Expr {
     names
         .iter()
-        .map(|k| col("kernel").eq(lit(*k)))
+        .map(|k| col("kernel").eq(lit(k.as_ref())))
         .reduce(|a, b| a.or(b))
         .unwrap_or(lit(false))
 }

@@ -1,6 +1,7 @@
 //! Fig. 1: peak multi-core CPU GFLOPS per SoC by release year, theoretical and measured.
 
-use super::{f64s, Analysis, Fleet};
+use super::{f64s, kernel_in, Analysis, Fleet};
+use crate::probe::suite::families::{self, Figure};
 use polars::prelude::*;
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
@@ -9,9 +10,7 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
     let measured = f.per_batch(|results| {
         results
             .filter(
-                col("kernel")
-                    .eq(lit("peak_fma"))
-                    .and(col("gops").is_not_null()),
+                kernel_in(&families::feeding(Figure::MeasuredPeak)).and(col("gops").is_not_null()),
             )
             .group_by([col("seq")])
             .agg([col("gops").max().alias("measured_gflops")])

@@ -2,19 +2,20 @@
 //! weight (device share x time), with the share of the fleet each would help.
 
 use super::{f64s, kernel_in, one_thread_fastest, strs, Analysis, Fleet};
+use crate::probe::suite::families::{self, Role};
 use polars::prelude::*;
 use serde_json::json;
-
-/// Inference kernels; the roofline probes are not work an app does, and
-/// MobileNetV2 is made of the others.
-const KERNELS: &[&str] = &["gemm", "conv3x3", "dwconv3x3", "gemv"];
 
 pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
     let per_device = f.per_batch(|results| {
         results
             .filter(
                 one_thread_fastest()
-                    .and(kernel_in(KERNELS))
+                    // Layers only: peak loops are not work an app does, and a
+                    // whole model is made of the layers.
+                    .and(kernel_in(&families::names_where(|k| {
+                        k.role() == Role::Layer
+                    })))
                     .and(col("p50_us").is_not_null()),
             )
             .group_by([col("seq"), col("kernel"), col("dtype")])

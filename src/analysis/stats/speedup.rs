@@ -2,9 +2,8 @@
 //! from the same kernel and shape on the same (fastest) cluster, one thread.
 
 use super::{f64s, kernel_in, one_thread_fastest, pick, Analysis, Fleet};
+use crate::probe::suite::families::{self, Figure};
 use polars::prelude::*;
-
-const KERNELS: &[&str] = &["gemm", "conv3x3", "dwconv3x3", "gemv", "mobilenet_v2"];
 
 fn summary(df: LazyFrame, by: Vec<Expr>) -> PolarsResult<DataFrame> {
     df.group_by(by.clone())
@@ -27,7 +26,9 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         results
             .filter(
                 one_thread_fastest()
-                    .and(kernel_in(KERNELS))
+                    .and(kernel_in(&families::names_where(|k| {
+                        k.role().is_inference()
+                    })))
                     .and(col("p50_us").gt(lit(0.0))),
             )
             .group_by([col("seq"), col("kernel"), col("shape")])
@@ -68,11 +69,9 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
             .clone()
             .lazy()
             .filter(
-                col("dotprod").eq(lit(flag)).and(
-                    col("kernel")
-                        .eq(lit("gemm"))
-                        .or(col("kernel").eq(lit("conv3x3"))),
-                ),
+                col("dotprod")
+                    .eq(lit(flag))
+                    .and(kernel_in(&families::feeding(Figure::DotprodSpeedup))),
             )
             .select([col("speedup").median()])
             .collect()?;

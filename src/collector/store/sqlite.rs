@@ -309,7 +309,7 @@ impl Store for SqliteStore {
     fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = w.conn.transaction().map_err(err("begin"))?;
-        let now = crate::probe::suite::now_rfc3339();
+        let now = crate::util::now_rfc3339();
         let mut outcomes = Vec::with_capacity(batch.len());
         for inc in batch {
             // The unique index on report_id decides: a new id inserts, a known one

@@ -6,8 +6,8 @@
 
 use super::conv::{self, DwVariant};
 use super::qs8_gemm::{self, Requant};
-use super::selftest::Rng;
 use super::{f32_gemm, Isa};
+use crate::util::Rng;
 
 /// (expansion t, output channels c, repeats n, first stride s), from the paper.
 const BLOCKS: [(usize, usize, usize, usize); 7] = [

@@ -5,6 +5,7 @@
 use super::conv::{self, reference as conv_ref, DwVariant};
 use super::f16_gemm::{self, f16};
 use super::{f32_gemm, qs8_gemm, Isa};
+use crate::util::Rng;
 
 /// The result of one variant on one shape.
 #[derive(Debug, Clone)]
@@ -13,34 +14,6 @@ pub struct Outcome {
     pub shape: String,
     pub ok: bool,
     pub detail: String,
-}
-
-/// A small deterministic generator, so a failure names a reproducible case.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// A value in [-1, 1] in steps of 1/1000.
-    pub fn f32(&mut self) -> f32 {
-        (self.below(2001) as f32 - 1000.0) / 1000.0
-    }
-    pub fn f32s(&mut self, len: usize) -> Vec<f32> {
-        (0..len).map(|_| self.f32()).collect()
-    }
-    pub fn i8_in(&mut self, lo: i32, hi: i32) -> i8 {
-        (lo + self.below((hi - lo + 1) as u64) as i32) as i8
-    }
 }
 
 /// Shapes covering full tiles, edge tiles in M and N, K not a multiple of 4, tiny and odd sizes.

@@ -3,8 +3,9 @@
 //! before and after each measurement, a temperature-driven cooldown in between, and
 //! an optional sustained-load run that yields the sustained/burst ratio.
 
+use super::families;
 use super::spec::Suite;
-use super::workload::{self, Options};
+use super::workload::Options;
 use crate::probe::bench::{self, Plan, Pool};
 use crate::probe::identify::{self, Sysroot};
 use crate::probe::kernels::{roofline, Isa};
@@ -26,7 +27,7 @@ pub trait Progress {
 pub struct PlainProgress {
     total: usize,
     done: usize,
-    /// Print each finished result on stdout as `result <json>`.
+    /// Print each finished result on stdout as a result line (`schema::result_line`).
     pub stream_results: bool,
 }
 
@@ -57,9 +58,7 @@ impl Progress for PlainProgress {
     fn finish(&mut self) {}
     fn result(&mut self, result: &KernelResult) {
         if self.stream_results {
-            if let Ok(line) = serde_json::to_string(result) {
-                println!("result {line}");
-            }
+            println!("{}", crate::schema::result_line(result));
         }
     }
 }
@@ -166,18 +165,20 @@ fn wait_for_cooldown(sys: &Sysroot, baseline: Option<f64>, margin: f64, max: Dur
     }
 }
 
-/// Run `suite` on this device and return the complete report.
+/// Run `suite` on this device and return the complete report (an error only when
+/// no report id can be drawn from the OS entropy source).
 pub fn run_suite(
     suite: &Suite,
     suite_ref: SuiteRef,
     sys: &Sysroot,
     opt: RunOptions,
     progress: &mut dyn Progress,
-) -> Report {
-    let started_at = super::clock::now_rfc3339();
+) -> Result<Report, crate::util::EntropyError> {
+    let started_at = crate::util::now_rfc3339();
+    let report_id = crate::util::uuid_v4()?;
     let id = identify::identify(sys);
     let isa = Isa::detect();
-    let mut report = Report::new(id.clone(), super::clock::uuid_v4(), suite_ref);
+    let mut report = Report::new(id.clone(), report_id, suite_ref);
     report.started_at = started_at;
     let plan = Plan {
         warmup: suite.measure.warmup,
@@ -243,7 +244,7 @@ pub fn run_suite(
             cpus: cpus.clone(),
             ..Default::default()
         };
-        match workload::build(
+        match families::build(
             &family,
             dtype,
             &shape,
@@ -301,9 +302,9 @@ pub fn run_suite(
     }
     let _ = bench::pin_current_thread(&bench::allowed_cpus());
     report.thermal.zones = identify::read_zones(sys).zones;
-    report.finished_at = super::clock::now_rfc3339();
+    report.finished_at = crate::util::now_rfc3339();
     progress.finish();
-    report
+    Ok(report)
 }
 
 /// Peak FMA throughput in 250 ms windows for `duration`: burst is the best of the

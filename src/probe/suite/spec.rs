@@ -73,28 +73,16 @@ pub struct KernelSpec {
     pub shapes: Vec<BTreeMap<String, u64>>,
 }
 
-/// Kernel families this build can run.
-pub const FAMILIES: &[&str] = &[
-    "gemm",
-    "conv3x3",
-    "dwconv3x3",
-    "gemv",
-    "peak_fma",
-    "peak_dot",
-    "membw",
-    "mobilenet_v2",
-];
-
 impl Suite {
     /// Parse and check a suite; errors say what is wrong and where.
     pub fn parse(text: &str, origin: &str) -> Result<Suite, String> {
         let suite: Suite = toml::from_str(text).map_err(|e| format!("suite {origin}: {e}"))?;
         for (i, k) in suite.kernels.iter().enumerate() {
-            if !FAMILIES.contains(&k.family.as_str()) {
+            if super::families::get(&k.family).is_none() {
                 return Err(format!(
                     "suite {origin}: kernels[{i}].family {:?} is not one of {}",
                     k.family,
-                    FAMILIES.join(", ")
+                    super::families::names().join(", ")
                 ));
             }
             for d in &k.dtypes {

@@ -158,7 +158,7 @@ pub(super) mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::kernels::selftest::Rng;
+    use crate::util::Rng;
 
     #[test]
     fn vector_requantization_is_bit_exact() {

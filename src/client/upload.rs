@@ -18,6 +18,21 @@ pub struct UploadConfig {
     pub max_delay: Duration,
 }
 
+impl UploadConfig {
+    /// Six attempts, 0.5 s doubling up to 30 s, no spool: what `fleetscope upload`
+    /// and `fleetscope run` use unless told otherwise.
+    pub fn new(collector: &str, token: &str) -> UploadConfig {
+        UploadConfig {
+            collector: collector.to_string(),
+            token: token.to_string(),
+            spool: None,
+            max_attempts: 6,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
 /// What happened to one report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -93,11 +108,7 @@ fn post(
 }
 
 /// Full jitter: a uniform delay in [0, min(max, base * 2^attempt)].
-fn backoff(
-    cfg: &UploadConfig,
-    attempt: u32,
-    seed: &mut crate::probe::kernels::selftest::Rng,
-) -> Duration {
+fn backoff(cfg: &UploadConfig, attempt: u32, seed: &mut crate::util::Rng) -> Duration {
     let cap = cfg
         .base_delay
         .saturating_mul(1u32 << attempt.min(16))
@@ -110,7 +121,7 @@ fn deliver(
     cfg: &UploadConfig,
     route: Route,
     body: &[u8],
-    rng: &mut crate::probe::kernels::selftest::Rng,
+    rng: &mut crate::util::Rng,
 ) -> Delivery {
     let mut last = String::new();
     for attempt in 0..cfg.max_attempts.max(1) {
@@ -143,7 +154,7 @@ pub fn deliver_batch(
     cfg: &UploadConfig,
     ndjson: &[u8],
 ) -> Result<(), String> {
-    let mut rng = crate::probe::kernels::selftest::Rng::new(ndjson.len() as u64 ^ 0xba7c);
+    let mut rng = crate::util::Rng::new(ndjson.len() as u64 ^ 0xba7c);
     match deliver(client, cfg, Route::Batch, ndjson, &mut rng) {
         Delivery::Stored | Delivery::Duplicate => Ok(()),
         Delivery::Refused(r) => Err(format!("the collector refused a batch: {r}")),
@@ -158,7 +169,7 @@ pub fn deliver_batch(
 /// and whether every report was acknowledged.
 pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), String> {
     let client = client()?;
-    let mut rng = crate::probe::kernels::selftest::Rng::new(std::process::id() as u64 ^ 0x5eed);
+    let mut rng = crate::util::Rng::new(std::process::id() as u64 ^ 0x5eed);
     let mut queue: Vec<(PathBuf, bool)> = files.iter().map(|f| (f.clone(), false)).collect();
     if let Some(spool) = &cfg.spool {
         std::fs::create_dir_all(spool)

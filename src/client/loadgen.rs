@@ -30,7 +30,7 @@ const DEVICE_PLACEHOLDER: &str = "device-hash-placeholder-0000000000000000000000
 /// compressible as a real report, no more), from one device whose hash is substituted
 /// per request so every report also upserts a device row.
 fn template(bytes: usize) -> String {
-    use crate::probe::kernels::selftest::Rng;
+    use crate::util::Rng;
     let mut r = Report::new(
         crate::probe::identify::identify(&crate::probe::identify::Sysroot::snapshot(
             Default::default(),
@@ -65,7 +65,7 @@ fn template(bytes: usize) -> String {
         (512, 512, 512),
     ];
     let mut rng = Rng::new(0x5eed);
-    let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut unit = || rng.unit();
     while serde_json::to_string(&r).map_or(0, |s| s.len()) < bytes {
         let i = r.results.len();
         let (kernel, path) = KERNELS[i % KERNELS.len()];
@@ -201,7 +201,7 @@ impl Conn {
 /// The request for one report: a fresh v4-shaped id and its own device (a fleet, not
 /// one phone), head and body in one buffer so they leave in one write, as an HTTP
 /// client with a write buffer sends them.
-fn request(head: &str, tpl: &str, ids: &mut crate::probe::kernels::selftest::Rng) -> Vec<u8> {
+fn request(head: &str, tpl: &str, ids: &mut crate::util::Rng) -> Vec<u8> {
     let (a, b) = (ids.next_u64(), ids.next_u64());
     let id = format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
@@ -238,7 +238,7 @@ async fn worker(
     seed: u64,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut ids = crate::probe::kernels::selftest::Rng::new(seed);
+    let mut ids = crate::util::Rng::new(seed);
     let mut next = first;
     while Instant::now() < deadline {
         tokio::time::sleep_until(next.into()).await;
@@ -286,11 +286,9 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the load generator's event loop: {e}"))?;
-    let seed = crate::probe::suite::uuid_v4()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+    let mut seed = [0u8; 8];
+    crate::util::entropy::fill(&mut seed).map_err(|e| e.to_string())?;
+    let seed = u64::from_le_bytes(seed);
     let start = Instant::now();
     let tallies = runtime.block_on(async {
         let deadline = start + cfg.duration;

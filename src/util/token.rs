@@ -1,4 +1,5 @@
-//! Bearer tokens: read from files (trimmed), compared in constant time, never logged.
+//! Bearer tokens: read from files (trimmed), generated from OS entropy, compared in
+//! constant time, never logged. The collector checks them; clients send them.
 
 use std::path::Path;
 
@@ -26,10 +27,10 @@ impl Token {
         Ok(Token(t.to_string()))
     }
 
-    /// A fresh random token, written to `path` with mode 0600.
+    /// A fresh random token (256 bits from the OS entropy source), written to `path`
+    /// with mode 0600.
     pub fn generate(path: &Path) -> Result<Token, String> {
-        let t = crate::probe::suite::uuid_v4().replace('-', "")
-            + &crate::probe::suite::uuid_v4().replace('-', "");
+        let t = crate::util::entropy::secret_hex(32).map_err(|e| e.to_string())?;
         write_private(path, &t)
             .map_err(|e| format!("cannot write token file {}: {e}", path.display()))?;
         Ok(Token(t))

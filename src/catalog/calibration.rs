@@ -1,4 +1,7 @@
-//! `datasets/fleet_calibration.toml`: what the synthetic fleet is calibrated to.
+//! `datasets/fleet_calibration.toml`: the paper's published landscape (SoC share
+//! curve, core types, GPU API tiers, and the targets each with its source) and the
+//! field model (noise, throttling, failures) the synthetic fleet is calibrated to.
+//! The report prints the targets beside a fleet's own numbers. Host only.
 
 use serde::Deserialize;
 use std::sync::OnceLock;
