@@ -294,3 +294,39 @@ fn selftest_passes_and_bad_suites_are_refused() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Both binaries parse the probe's commands with one definition: the same help (but
+/// for the binary's name), the same refusals and the same exit status.
+#[test]
+fn both_binaries_share_one_probe_command_line() {
+    let bins = [
+        ("fleetscope", env!("CARGO_BIN_EXE_fleetscope")),
+        ("fleetscope-probe", env!("CARGO_BIN_EXE_fleetscope-probe")),
+    ];
+    let mut seen: Vec<Vec<(i32, String, String)>> = Vec::new();
+    for (name, bin) in bins {
+        let cases: [&[&str]; 6] = [
+            &["bench", "--help"],
+            &["identify", "--help"],
+            &["identify", "--bogus"],
+            &["bench", "gemm", "--cin", "3"],
+            &["probe", "--stream-results"],
+            &["selftest", "extra"],
+        ];
+        let outs: Vec<_> = cases
+            .iter()
+            .map(|args| {
+                let (code, out, err) = run(bin, args);
+                (code, out.replace(name, "BIN"), err.replace(name, "BIN"))
+            })
+            .collect();
+        assert_eq!(outs[0].0, 0);
+        assert!(outs[0].1.contains("BIN bench KERNEL") && outs[0].1.contains("exit status"));
+        for (code, _, err) in &outs[2..] {
+            assert_eq!(*code, 2, "{err}");
+            assert!(err.starts_with("BIN: "), "{err}");
+        }
+        seen.push(outs);
+    }
+    assert_eq!(seen[0], seen[1]);
+}

@@ -5,12 +5,8 @@ mod analyst;
 mod demo;
 mod progress;
 
-use crate::probe::commands::{
-    bench_command, identify_command, probe_command, selftest_command, BenchArgs, Target,
-};
-use crate::probe::suite::RunOptions;
-use crate::schema::Dtype;
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,34 +23,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Identify a device: SoC, CPU clusters and cores, GPU and its APIs, thermal zones, memory.
-    Identify {
-        /// A recorded device snapshot (the fixture format of ../shared/datasets/devices).
-        #[arg(long, conflicts_with = "sysroot")]
-        fixture: Option<PathBuf>,
-        /// A directory holding a device's proc/ and sys/ files (and getprop.txt).
-        #[arg(long)]
-        sysroot: Option<PathBuf>,
-        /// Print one JSON object instead of a summary.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Identify this device, run a kernel suite and write one fleetscope.report/1 document.
-    Probe {
-        /// quick, standard, or a suite .toml file.
-        #[arg(long, default_value = "quick")]
-        suite: String,
-        /// Where to write the report (`-` for stdout).
-        #[arg(long, default_value = "-")]
-        out: String,
-        /// int8 GEMMs with full-range weights on an exact path.
-        #[arg(long)]
-        full_range: bool,
-    },
-    /// Run one kernel and print its latency statistics.
-    Bench(BenchCli),
+    /// Identify a device: SoC, CPU clusters and cores, GPU and its APIs, thermal zones, memory (`identify --help`).
+    #[command(disable_help_flag = true)]
+    Identify(ProbeArgs),
+    /// Identify this device, run a kernel suite and write one fleetscope.report/1 document (`probe --help`).
+    #[command(disable_help_flag = true)]
+    Probe(ProbeArgs),
+    /// Run one kernel family and print its latency statistics (`bench --help`).
+    #[command(disable_help_flag = true)]
+    Bench(ProbeArgs),
     /// Check every kernel variant this CPU supports against its scalar reference.
-    Selftest,
+    #[command(disable_help_flag = true)]
+    Selftest(ProbeArgs),
     /// Run the collector: take reports over HTTP and store them.
     Serve {
         #[arg(long, default_value = "127.0.0.1:8787")]
@@ -182,89 +162,30 @@ enum Command {
     },
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
-    #[command(name = "__gpu-api-check", hide = true)]
-    GpuApiCheck { api: String },
+    #[command(name = "__gpu-api-check", hide = true, disable_help_flag = true)]
+    GpuApiCheck(ProbeArgs),
 }
 
+/// A probe subcommand's arguments, handed unparsed to the probe's own command line
+/// (`probe::cli`), so `fleetscope` and `fleetscope-probe` accept exactly the same.
 #[derive(clap::Args)]
-struct BenchCli {
-    /// gemm, gemv, conv3x3, dwconv3x3, peak_fma, peak_dot, membw or mobilenet_v2.
-    kernel: String,
-    #[arg(long, value_parser = ["f32", "f16", "i8"], default_value = "f32")]
-    dtype: String,
-    #[arg(long)]
-    m: Option<u64>,
-    #[arg(long)]
-    n: Option<u64>,
-    #[arg(long)]
-    k: Option<u64>,
-    #[arg(long)]
-    h: Option<u64>,
-    #[arg(long)]
-    w: Option<u64>,
-    #[arg(long)]
-    c: Option<u64>,
-    #[arg(long)]
-    cin: Option<u64>,
-    #[arg(long)]
-    cout: Option<u64>,
-    #[arg(long)]
-    stride: Option<u64>,
-    #[arg(long)]
-    iters: Option<u64>,
-    #[arg(long)]
-    mib: Option<u64>,
-    /// Threads, pinned to the fastest cluster's cores.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// int8: weights over the full [-128, 127] range and an exact path (default: [-64, 63]).
-    #[arg(long)]
-    full_range: bool,
-    /// int8 GEMM: keep the i32 accumulators instead of requantizing to u8 (the work of
-    /// onnxruntime's MatMulInteger; the default u8 output is QLinearMatMul's).
-    #[arg(long)]
-    i32_out: bool,
-    /// Rotate copies of the weights through more than twice the last-level cache.
-    #[arg(long)]
-    cold: bool,
-    /// Minimum measuring time per run, in milliseconds.
-    #[arg(long, default_value_t = 1000)]
-    min_time_ms: u64,
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
+struct ProbeArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<OsString>,
 }
 
-impl BenchCli {
-    fn args(&self) -> BenchArgs {
-        let mut shape = crate::probe::suite::default_shape(&self.kernel);
-        let given = [
-            ("m", self.m),
-            ("n", self.n),
-            ("k", self.k),
-            ("h", self.h),
-            ("w", self.w),
-            ("c", self.c),
-            ("cin", self.cin),
-            ("cout", self.cout),
-            ("stride", self.stride),
-            ("iters", self.iters),
-            ("mib", self.mib),
-        ];
-        for (key, v) in given {
-            if let Some(v) = v {
-                shape.insert(key.to_string(), v);
-            }
-        }
-        BenchArgs {
-            kernel: self.kernel.clone(),
-            dtype: Dtype::parse(&self.dtype).unwrap_or(Dtype::F32),
-            shape,
-            threads: self.threads,
-            full_range: self.full_range,
-            i32_out: self.i32_out,
-            cold: self.cold,
-            min_time_ms: self.min_time_ms.max(1),
+/// Parse and run a probe subcommand; a bar on a terminal shows the suite's progress.
+fn probe_subcommand(name: &str, rest: ProbeArgs) -> ExitCode {
+    let args = std::iter::once(OsString::from(name)).chain(rest.args);
+    match crate::probe::cli::parse("fleetscope", args) {
+        Ok(c) => ExitCode::from(crate::probe::cli::execute(
+            "fleetscope",
+            c,
+            progress::for_stderr().as_mut(),
+        )),
+        Err(e) => {
+            eprintln!("fleetscope: {e}");
+            ExitCode::from(crate::probe::cli::EXIT_ERROR)
         }
     }
 }
@@ -272,36 +193,11 @@ impl BenchCli {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Identify {
-            fixture,
-            sysroot,
-            json,
-        } => {
-            let target = match (fixture, sysroot) {
-                (Some(f), _) => Target::Fixture(f),
-                (None, Some(d)) => Target::Sysroot(d),
-                (None, None) => Target::Live,
-            };
-            identify_command(&target, json)
-        }
-        Command::Probe {
-            suite,
-            out,
-            full_range,
-        } => probe_command(
-            &suite,
-            &out,
-            RunOptions { full_range },
-            progress::for_stderr().as_mut(),
-        ),
-        Command::Bench(b) => bench_command(&b.args(), b.json),
-        Command::Selftest => match selftest_command() {
-            Ok(t) => Ok(t),
-            Err(t) => {
-                print!("{t}");
-                return ExitCode::from(1);
-            }
-        },
+        Command::Identify(a) => return probe_subcommand("identify", a),
+        Command::Probe(a) => return probe_subcommand("probe", a),
+        Command::Bench(a) => return probe_subcommand("bench", a),
+        Command::Selftest(a) => return probe_subcommand("selftest", a),
+        Command::GpuApiCheck(a) => return probe_subcommand("__gpu-api-check", a),
         Command::Serve {
             listen,
             db,
@@ -438,9 +334,6 @@ pub fn main() -> ExitCode {
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),
-        Command::GpuApiCheck { api } => {
-            std::process::exit(crate::probe::identify::api_check_main(&api))
-        }
     };
     match result {
         Ok(text) => {

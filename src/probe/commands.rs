@@ -94,7 +94,8 @@ pub struct BenchArgs {
 /// `bench`: one kernel, pinned to the fastest cluster's first `threads` CPUs.
 pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
     let isa = Isa::detect();
-    let id = identify(&Sysroot::live());
+    let sys = Sysroot::live();
+    let id = identify(&sys);
     let allowed = bench::allowed_cpus();
     let mut clusters: Vec<&crate::schema::Cluster> = id.cpu.clusters.iter().collect();
     clusters.sort_by_key(|c| std::cmp::Reverse(c.max_khz.unwrap_or(0)));
@@ -136,24 +137,19 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
         min_time: Duration::from_millis(args.min_time_ms),
         max_time: Duration::from_millis(args.min_time_ms * 5),
     };
-    let f0 = bench::cur_freq_khz(&cpus);
-    let samples = bench::measure(&plan, || w.run(&pool));
-    let f1 = bench::cur_freq_khz(&cpus);
-    let stats = bench::summarise(&samples).ok_or("no samples were taken")?;
-    let result = KernelResult {
+    let mut result = KernelResult {
         kernel: args.kernel.clone(),
         dtype: Some(args.dtype),
         shape: args.shape.clone(),
         threads: threads as u32,
         cpus: cpus.clone(),
         path: Some(w.path()),
-        ops: Some(w.ops()),
-        latency_us: Some(stats),
-        samples: Some(samples.len() as u64),
-        gops: Some(w.ops() as f64 / stats.p50 / 1e3),
-        freq_khz: f1.or(f0),
         ..Default::default()
     };
+    let ops = w.ops();
+    bench::measure_case(&plan, &cpus, &sys, ops, || w.run(&pool), &mut result);
+    let stats = result.latency_us.ok_or("no samples were taken")?;
+    let samples = result.samples.unwrap_or(0);
     if json {
         return serde_json::to_string(&result)
             .map(|s| s + "\n")
@@ -162,7 +158,7 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
     Ok(format!(
         "{} {:?} {:?} x{} on cpus {:?}\n  path   {}\n  {:.2} GOPS at p50   latency us: min {:.2}  p10 {:.2}  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (cv {:.3}, {} samples)\n",
         result.kernel, args.dtype, args.shape, threads, cpus, w.path(), result.gops.unwrap_or(0.0),
-        stats.min, stats.p10, stats.p50, stats.p90, stats.p99, stats.max, stats.cv, samples.len()
+        stats.min, stats.p10, stats.p50, stats.p90, stats.p99, stats.max, stats.cv, samples
     ))
 }
 

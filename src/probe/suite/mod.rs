@@ -8,7 +8,7 @@ mod spec;
 mod workload;
 
 pub use families::{build as build_workload, default_shape, Family, Figure, Role, REGISTRY};
-pub use runner::{run_suite, PlainProgress, Progress, RunOptions};
+pub use runner::{run_suite, PlainProgress, Progress, RunOptions, StreamResults};
 pub use spec::{KernelSpec, Suite};
 pub use workload::{Options as WorkloadOptions, Workload};
 

@@ -9,9 +9,7 @@ use super::workload::Options;
 use crate::probe::bench::{self, Plan, Pool};
 use crate::probe::identify::{self, Sysroot};
 use crate::probe::kernels::{roofline, Isa};
-use crate::schema::{
-    Dtype, Identity, Issue, KernelResult, Report, SuiteRef, TempReading, Throttling,
-};
+use crate::schema::{Dtype, Identity, Issue, KernelResult, Report, SuiteRef, Throttling};
 use std::time::{Duration, Instant};
 
 /// Where progress goes: a bar on a terminal, plain lines elsewhere.
@@ -27,17 +25,31 @@ pub trait Progress {
 pub struct PlainProgress {
     total: usize,
     done: usize,
-    /// Print each finished result on stdout as a result line (`schema::result_line`).
-    pub stream_results: bool,
 }
 
 impl PlainProgress {
     pub fn new() -> Self {
-        PlainProgress {
-            total: 0,
-            done: 0,
-            stream_results: false,
-        }
+        PlainProgress { total: 0, done: 0 }
+    }
+}
+
+/// Another progress, plus each finished result on stdout as a result line
+/// (`schema::result_line`), for a host that may lose the device mid-run.
+pub struct StreamResults<'a>(pub &'a mut dyn Progress);
+
+impl Progress for StreamResults<'_> {
+    fn begin(&mut self, total: usize) {
+        self.0.begin(total);
+    }
+    fn step(&mut self, label: &str) {
+        self.0.step(label);
+    }
+    fn finish(&mut self) {
+        self.0.finish();
+    }
+    fn result(&mut self, result: &KernelResult) {
+        println!("{}", crate::schema::result_line(result));
+        self.0.result(result);
     }
 }
 
@@ -56,11 +68,6 @@ impl Progress for PlainProgress {
         eprintln!("[{}/{}] {label}", self.done, self.total);
     }
     fn finish(&mut self) {}
-    fn result(&mut self, result: &KernelResult) {
-        if self.stream_results {
-            println!("{}", crate::schema::result_line(result));
-        }
-    }
 }
 
 /// Options from the command line.
@@ -259,26 +266,9 @@ pub fn run_suite(
             Err(reason) => result.skipped = Some(reason),
             Ok(mut w) => {
                 wait_for_cooldown(sys, baseline, margin, max_wait);
-                let (t0, f0) = (identify::hottest_c(sys), bench::cur_freq_khz(&cpus));
-                let samples = bench::measure(&plan, || w.run(pool));
-                let (t1, f1) = (identify::hottest_c(sys), bench::cur_freq_khz(&cpus));
-                if let Some(stats) = bench::summarise(&samples) {
-                    result.ops = Some(w.ops());
-                    result.gops = Some(w.ops() as f64 / stats.p50 / 1e3);
-                    result.latency_us = Some(stats);
-                    result.samples = Some(samples.len() as u64);
-                }
                 result.path = Some(w.path());
-                result.freq_khz = match (f0, f1) {
-                    (Some(a), Some(b)) => Some((a + b) / 2),
-                    (a, b) => a.or(b),
-                };
-                if t0.is_some() || t1.is_some() {
-                    result.temp_c = Some(TempReading {
-                        before: t0,
-                        after: t1,
-                    });
-                }
+                let ops = w.ops();
+                bench::measure_case(&plan, &cpus, sys, ops, || w.run(pool), &mut result);
             }
         }
         progress.result(&result);
