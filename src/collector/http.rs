@@ -1,9 +1,12 @@
-//! The HTTP API. Every refusal is a 4xx with a JSON body that names the problem;
-//! a report is acknowledged (2xx) only after its transaction committed.
+//! The HTTP API, thin over `ingest` and the store: authentication, content types,
+//! bounded (and gunzipped) bodies, and the mapping of every outcome to a status and
+//! a JSON body. Every refusal is a 4xx that names the problem; a report is
+//! acknowledged (2xx) only after its transaction committed.
 
+use super::ingest::{Ingest, IngestError, Refusal};
 use super::metrics::Metrics;
-use super::store::{Incoming, Outcome, Store, StoreError};
-use crate::schema::{parse_report, ReportError, MAX_REPORT_BYTES};
+use super::store::{Outcome, Store, StoreError};
+use crate::schema::{ReportError, MAX_REPORT_BYTES};
 use crate::util::Token;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -13,133 +16,38 @@ use axum::Json;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Read;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use std::time::Instant;
 
 /// Largest batch body accepted (NDJSON of many reports).
 pub const MAX_BATCH_BYTES: usize = 64 << 20;
-/// Most reports one group commit takes.
-const GROUP_COMMIT: usize = 512;
-/// Least time from one group commit's start to the next. Committing whenever a
-/// report waited made commits of two reports at 4000 reports/s (39,906 commits for
-/// 80,248 reports; the fsync takes well under a millisecond here), each rewriting the
-/// tails of the tables and paying its own fsync. At most one commit per 4 ms took
-/// the writer's system time from 62 to 42 us per report at that rate; it adds at
-/// most 4 ms to an acknowledgement, and nothing when the collector is idle.
-const COMMIT_PACE: Duration = Duration::from_millis(4);
-/// The writer's nice value when the process may raise it (root or CAP_SYS_NICE).
-/// Measured on this 2-core machine at 5000 reports/s with the load generator beside
-/// the collector: the writer spent a quarter of its time runnable but waiting for a
-/// core behind the request handlers, which is latency every acknowledgement pays.
-const WRITER_NICE: i32 = -5;
 
+/// What every handler shares.
 pub struct App {
     pub store: Arc<dyn Store>,
+    pub ingest: Ingest,
     pub ingest_token: Token,
     pub read_token: Token,
     pub metrics: Arc<Metrics>,
-    queue: mpsc::Sender<Job>,
-}
-
-struct Job {
-    items: Vec<Incoming>,
-    reply: oneshot::Sender<Reply>,
-}
-
-/// The writer's answer to one job: the outcomes, and reports already written for the
-/// request handler to free. Hundreds of small allocations make a report; freeing them
-/// on the writer's thread cost it 1 % of the process's time on its critical path.
-struct Reply {
-    outcomes: Result<Vec<Outcome>, StoreError>,
-    spent: Vec<Incoming>,
 }
 
 impl App {
-    /// Start the writer thread and return the shared state.
+    /// Start the ingest writer and return the shared state.
     pub fn new(
         store: Arc<dyn Store>,
         ingest_token: Token,
         read_token: Token,
         queue_capacity: usize,
     ) -> Result<Arc<App>, String> {
-        let (queue, rx) = mpsc::channel(queue_capacity.max(1));
-        let writer_store = Arc::clone(&store);
         let metrics = Arc::new(Metrics::default());
-        let writer_metrics = Arc::clone(&metrics);
-        std::thread::Builder::new()
-            .name("collector-writer".into())
-            .spawn(move || writer(writer_store, rx, &writer_metrics))
-            .map_err(|e| format!("cannot start the writer thread: {e}"))?;
+        let ingest = Ingest::start(Arc::clone(&store), Arc::clone(&metrics), queue_capacity)?;
         Ok(Arc::new(App {
             store,
+            ingest,
             ingest_token,
             read_token,
             metrics,
-            queue,
         }))
-    }
-}
-
-/// Group commit, on its own thread: take every job waiting (up to GROUP_COMMIT
-/// reports), write them in one transaction, and answer each job only after that
-/// commit. Ends when the last sender (the App) is gone.
-fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
-    if let Err(e) = super::set_thread_nice(WRITER_NICE) {
-        eprintln!(
-            "note: the storage writer runs at normal priority ({e}); with CAP_SYS_NICE it runs ahead of the request handlers"
-        );
-    }
-    let mut last_start = Instant::now();
-    while let Some(first) = rx.blocking_recv() {
-        // Under load, wait out the pace so that the commit carries more reports;
-        // an idle collector commits at once.
-        if let Some(wait) = COMMIT_PACE.checked_sub(last_start.elapsed()) {
-            std::thread::sleep(wait);
-        }
-        last_start = Instant::now();
-        let mut n = first.items.len();
-        let mut jobs = vec![first];
-        while n < GROUP_COMMIT {
-            match rx.try_recv() {
-                Ok(j) => {
-                    n += j.items.len();
-                    jobs.push(j);
-                }
-                Err(_) => break,
-            }
-        }
-        let sizes: Vec<usize> = jobs.iter().map(|j| j.items.len()).collect();
-        let mut items: Vec<Incoming> = jobs
-            .iter_mut()
-            .flat_map(|j| std::mem::take(&mut j.items))
-            .collect();
-        // A panic inside the store fails this batch, not the writer.
-        let started = Instant::now();
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.insert_batch(&items)))
-                .unwrap_or_else(|_| Err(StoreError("the storage writer panicked".into())));
-        metrics.commit.observe(started.elapsed());
-        if result.is_ok() {
-            metrics.commits.fetch_add(1, Ordering::Relaxed);
-            metrics
-                .committed_reports
-                .fetch_add(n as u64, Ordering::Relaxed);
-        }
-        let mut outcomes = result.map(Vec::into_iter);
-        for (job, size) in jobs.into_iter().zip(sizes) {
-            let mine = match &mut outcomes {
-                Ok(it) => Ok(it.by_ref().take(size).collect()),
-                Err(e) => Err(e.clone()),
-            };
-            // The first handler to wake frees the whole batch.
-            let spent = std::mem::take(&mut items);
-            let _ = job.reply.send(Reply {
-                outcomes: mine,
-                spent,
-            });
-        }
     }
 }
 
@@ -296,43 +204,6 @@ fn content_type_is(headers: &HeaderMap, wanted: &[&str]) -> bool {
         .is_some_and(|ct| wanted.contains(&ct.as_str()))
 }
 
-async fn submit(app: &App, mut items: Vec<Incoming>) -> Result<Vec<Outcome>, Response> {
-    if app.store.compresses_raw() {
-        for item in &mut items {
-            if let Err(e) = item.compress() {
-                app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
-                return Err((StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "store_error", "message": format!("the report was not stored: {e}") }))).into_response());
-            }
-        }
-    }
-    let (tx, rx) = oneshot::channel();
-    if app.queue.try_send(Job { items, reply: tx }).is_err() {
-        return Err(refuse(
-            app,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "the collector is at capacity; retry after the Retry-After delay",
-            serde_json::Value::Null,
-        ));
-    }
-    let reply = rx.await.map(|r| {
-        drop(r.spent);
-        r.outcomes
-    });
-    match reply {
-        Ok(Ok(outcomes)) => Ok(outcomes),
-        Ok(Err(e)) => {
-            app.metrics.store_errors.fetch_add(1, Ordering::Relaxed);
-            Err((StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], Json(json!({ "error": "store_error", "message": format!("the report was not stored: {e}") }))).into_response())
-        }
-        Err(_) => Err((
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": "store_error", "message": "the storage writer stopped" })),
-        )
-            .into_response()),
-    }
-}
-
 fn outcome_json(report_id: &str, o: Outcome) -> serde_json::Value {
     match o {
         Outcome::Stored { seq } => {
@@ -347,150 +218,143 @@ fn outcome_json(report_id: &str, o: Outcome) -> serde_json::Value {
     }
 }
 
+/// One report as JSON: a batch of one, answered 201 stored, 200 duplicate or 409
+/// conflict with the outcome itself.
 pub async fn post_report(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let started = Instant::now();
-    if !authorized(&app.ingest_token, &headers) {
-        return unauthorized(&app);
-    }
-    if !content_type_is(&headers, &["application/json"]) {
-        return refuse(
-            &app,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Content-Type must be application/json",
-            serde_json::Value::Null,
-        );
-    }
-    let bytes = match read_body(&app, &headers, body, MAX_REPORT_BYTES).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let report = match parse_report(&bytes) {
-        Ok(r) => r,
-        Err(e) => return report_error(&app, &e, ""),
-    };
-    let id = report.report_id.clone();
-    let incoming = match Incoming::from_body(report, &bytes) {
-        Ok(i) => i,
-        Err(e) => {
-            return refuse(
-                &app,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                e.to_string(),
-                serde_json::Value::Null,
-            )
-        }
-    };
-    let outcome = match submit(&app, vec![incoming]).await {
-        Ok(mut o) if o.len() == 1 => o.remove(0),
-        Ok(_) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({ "error": "store_error", "message": "storage returned no outcome" })),
-            )
-                .into_response()
-        }
-        Err(r) => return r,
-    };
-    app.metrics.ingest.observe(started.elapsed());
-    match outcome {
-        Outcome::Stored { .. } => {
-            app.metrics.accepted.fetch_add(1, Ordering::Relaxed);
-            (StatusCode::CREATED, Json(outcome_json(&id, outcome))).into_response()
-        }
-        Outcome::Duplicate { .. } => {
-            app.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-            (StatusCode::OK, Json(outcome_json(&id, outcome))).into_response()
-        }
-        Outcome::Conflict { .. } => {
-            app.metrics.reject("conflict");
-            (StatusCode::CONFLICT, Json(outcome_json(&id, outcome))).into_response()
-        }
-    }
+    post(&app, headers, body, false).await
 }
 
 /// NDJSON of reports: every line is validated first; one bad line refuses the batch
-/// and nothing is stored. Valid batches are written in one transaction.
+/// and nothing is stored. Valid batches are written in one transaction and answered
+/// 200 with one outcome per report.
 pub async fn post_batch(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    post(&app, headers, body, true).await
+}
+
+/// The one ingest path of both routes.
+async fn post(app: &App, headers: HeaderMap, body: Body, batch: bool) -> Response {
+    let started = Instant::now();
     if !authorized(&app.ingest_token, &headers) {
-        return unauthorized(&app);
+        return unauthorized(app);
     }
-    if !content_type_is(
-        &headers,
-        &[
-            "application/x-ndjson",
-            "application/ndjson",
-            "application/jsonl",
-        ],
-    ) {
+    let (types, wanted, limit): (&[&str], _, _) = if batch {
+        (
+            &[
+                "application/x-ndjson",
+                "application/ndjson",
+                "application/jsonl",
+            ],
+            "Content-Type must be application/x-ndjson (one report per line)",
+            MAX_BATCH_BYTES,
+        )
+    } else {
+        (
+            &["application/json"],
+            "Content-Type must be application/json",
+            MAX_REPORT_BYTES,
+        )
+    };
+    if !content_type_is(&headers, types) {
         return refuse(
-            &app,
+            app,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "Content-Type must be application/x-ndjson (one report per line)",
+            wanted,
             serde_json::Value::Null,
         );
     }
-    let bytes = match read_body(&app, &headers, body, MAX_BATCH_BYTES).await {
+    let bytes = match read_body(app, &headers, body, limit).await {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let mut items = Vec::new();
-    for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    let items = match app.ingest.parse(&bytes, batch) {
+        Ok(items) => items,
+        Err(r) => return refusal(app, r),
+    };
+    let ids: Vec<String> = items.iter().map(|i| i.report_id.clone()).collect();
+    let outcomes = match app.ingest.submit(items).await {
+        Ok(o) if o.len() == ids.len() => o,
+        Ok(_) => {
+            return store_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage returned no outcome",
+            )
         }
-        let report = match parse_report(line) {
-            Ok(r) => r,
-            Err(e) => return report_error(&app, &e, &format!("line {}: ", n + 1)),
-        };
-        match Incoming::from_body(report, line) {
-            Ok(i) => items.push(i),
-            Err(e) => {
-                return refuse(
-                    &app,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid",
-                    format!("line {}: {e}", n + 1),
-                    serde_json::Value::Null,
-                )
-            }
-        }
+        Err(e) => return ingest_error(app, e),
+    };
+    app.metrics.ingest.observe(started.elapsed());
+    if batch {
+        let results: Vec<_> = ids
+            .iter()
+            .zip(outcomes)
+            .map(|(id, o)| outcome_json(id, o))
+            .collect();
+        return (StatusCode::OK, Json(json!({ "results": results }))).into_response();
     }
-    if items.is_empty() {
-        return refuse(
-            &app,
+    let (id, outcome) = (&ids[0], outcomes[0]);
+    let status = match outcome {
+        Outcome::Stored { .. } => StatusCode::CREATED,
+        Outcome::Duplicate { .. } => StatusCode::OK,
+        Outcome::Conflict { .. } => StatusCode::CONFLICT,
+    };
+    (status, Json(outcome_json(id, outcome))).into_response()
+}
+
+/// The 4xx for reports refused before the store.
+fn refusal(app: &App, r: Refusal) -> Response {
+    let at = |line: Option<usize>| line.map(|n| format!("line {n}: ")).unwrap_or_default();
+    match r {
+        Refusal::Report { error, line } => report_error(app, &error, &at(line)),
+        Refusal::Unstorable { error, line } => refuse(
+            app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("{}{error}", at(line)),
+            serde_json::Value::Null,
+        ),
+        Refusal::Empty => refuse(
+            app,
             StatusCode::BAD_REQUEST,
             "malformed",
             "the batch holds no reports",
             serde_json::Value::Null,
-        );
+        ),
     }
-    let ids: Vec<String> = items.iter().map(|i| i.report_id.clone()).collect();
-    match submit(&app, items).await {
-        Ok(outcomes) => {
-            for o in &outcomes {
-                match o {
-                    Outcome::Stored { .. } => app.metrics.accepted.fetch_add(1, Ordering::Relaxed),
-                    Outcome::Duplicate { .. } => {
-                        app.metrics.duplicates.fetch_add(1, Ordering::Relaxed)
-                    }
-                    Outcome::Conflict { .. } => {
-                        app.metrics.reject("conflict");
-                        0
-                    }
-                };
-            }
-            let results: Vec<_> = ids
-                .iter()
-                .zip(outcomes)
-                .map(|(id, o)| outcome_json(id, o))
-                .collect();
-            (StatusCode::OK, Json(json!({ "results": results }))).into_response()
+}
+
+/// The 5xx (or 503 + Retry-After) for valid reports that were not stored.
+fn ingest_error(app: &App, e: IngestError) -> Response {
+    match e {
+        IngestError::Overloaded => refuse(
+            app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the collector is at capacity; retry after the Retry-After delay",
+            serde_json::Value::Null,
+        ),
+        IngestError::Prepare(e) => store_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the report was not stored: {e}"),
+        ),
+        IngestError::Store(e) => {
+            let mut r = store_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the report was not stored: {e}"),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            r
         }
-        Err(r) => r,
+        IngestError::Stopped => store_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the storage writer stopped",
+        ),
     }
+}
+
+fn store_error(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = json!({ "error": "store_error", "message": message.into() });
+    (status, Json(body)).into_response()
 }
 
 /// Run a store read on the blocking pool; a failure is a 503 with a JSON error.
@@ -501,11 +365,10 @@ async fn read_store<T: Send + 'static>(
     let store = Arc::clone(&app.store);
     match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
         Ok(Ok(v)) => Ok(v),
-        _ => Err((
+        _ => Err(store_error(
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": "store_error", "message": "the store could not be read" })),
-        )
-            .into_response()),
+            "the store could not be read",
+        )),
     }
 }
 

@@ -2,12 +2,13 @@
 //! (axum + tokio), validates each against `fleetscope.report/1`, and stores it with
 //! its flattened rows; readers page devices and stream exports. Host only.
 
+mod http;
+mod ingest;
 mod metrics;
-mod server;
 pub mod store;
 
 pub use crate::util::Token;
-pub use server::App;
+pub use http::App;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
@@ -73,13 +74,13 @@ pub fn router(app: Arc<App>, limits: &Limits) -> Router {
         .layer(tower::load_shed::LoadShedLayer::new())
         .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight));
     Router::new()
-        .route("/v1/reports", post(server::post_report))
-        .route("/v1/reports:batch", post(server::post_batch))
-        .route("/v1/reports/{id}", get(server::get_report))
-        .route("/v1/devices", get(server::devices))
-        .route("/v1/export", get(server::export))
-        .route("/healthz", get(server::healthz))
-        .route("/metrics", get(server::metrics))
+        .route("/v1/reports", post(http::post_report))
+        .route("/v1/reports:batch", post(http::post_batch))
+        .route("/v1/reports/{id}", get(http::get_report))
+        .route("/v1/devices", get(http::devices))
+        .route("/v1/export", get(http::export))
+        .route("/healthz", get(http::healthz))
+        .route("/metrics", get(http::metrics))
         .with_state(app)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

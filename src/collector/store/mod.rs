@@ -1,7 +1,6 @@
 //! Storage behind one small trait: the raw report and its flattened rows, written in
 //! one transaction, acknowledged only after commit. SQLite is the embedded default.
 
-mod gather_vfs;
 mod postgres;
 mod sqlite;
 

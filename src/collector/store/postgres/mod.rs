@@ -1,58 +1,20 @@
 //! PostgreSQL, for several collector nodes behind one load balancer: the same tables
 //! as SQLite, `report_id` unique across nodes, one transaction per group commit.
-//! Migrations run under an advisory lock so nodes starting together migrate once.
+//! Rooms as SQLite's: `migrations` (the schema, under an advisory lock).
+
+mod migrations;
 
 use super::{DeviceIdentity, DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
+use migrations::migrate;
 use postgres::{Client, NoTls};
 use std::sync::Mutex;
-
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE reports (
-    seq          BIGSERIAL PRIMARY KEY,
-    report_id    TEXT NOT NULL UNIQUE,
-    sha256       TEXT NOT NULL,
-    received_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-    device_hash  TEXT,
-    raw          TEXT NOT NULL
-);
-CREATE TABLE devices (
-    device_hash  TEXT PRIMARY KEY,
-    model        TEXT,
-    manufacturer TEXT,
-    soc_vendor   TEXT,
-    soc_chipset  TEXT,
-    soc_name     TEXT,
-    reports      BIGINT NOT NULL,
-    last_seq     BIGINT NOT NULL
-);
-CREATE TABLE results (
-    seq          BIGINT NOT NULL REFERENCES reports(seq),
-    idx          INTEGER NOT NULL,
-    kernel       TEXT NOT NULL,
-    dtype        TEXT,
-    shape        TEXT NOT NULL,
-    threads      INTEGER NOT NULL,
-    cpus         TEXT NOT NULL,
-    path         TEXT,
-    gops         DOUBLE PRECISION,
-    p50_us       DOUBLE PRECISION,
-    p90_us       DOUBLE PRECISION,
-    p99_us       DOUBLE PRECISION,
-    cv           DOUBLE PRECISION,
-    skipped      TEXT,
-    PRIMARY KEY (seq, idx)
-);
-"#];
-
-/// Lock id for migrations (any constant shared by all nodes).
-const MIGRATION_LOCK: i64 = 0x666c_6565_7473;
 
 pub struct PgStore {
     writer: Mutex<Client>,
     reader: Mutex<Client>,
 }
 
-fn err(context: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
+pub(super) fn err(context: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
     move |e| StoreError(format!("{context}: {e}"))
 }
 
@@ -70,37 +32,6 @@ impl PgStore {
             reader: Mutex::new(reader),
         })
     }
-}
-
-fn migrate(c: &mut Client) -> Result<(), StoreError> {
-    c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(err("lock for migration"))?;
-    let result = (|| {
-        c.batch_execute("CREATE TABLE IF NOT EXISTS fleetscope_schema (version INTEGER NOT NULL)")
-            .map_err(err("migrate"))?;
-        let version: i32 = c
-            .query_opt("SELECT version FROM fleetscope_schema", &[])
-            .map_err(err("migrate"))?
-            .map_or(0, |r| r.get(0));
-        if version as usize > MIGRATIONS.len() {
-            return Err(StoreError(format!("database schema version {version} is newer than this fleetscope ({}); upgrade fleetscope", MIGRATIONS.len())));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let mut tx = c.transaction().map_err(err("migrate"))?;
-            tx.batch_execute(sql).map_err(err("migrate"))?;
-            tx.execute("DELETE FROM fleetscope_schema", &[])
-                .map_err(err("migrate"))?;
-            tx.execute(
-                "INSERT INTO fleetscope_schema (version) VALUES ($1)",
-                &[&((i + 1) as i32)],
-            )
-            .map_err(err("migrate"))?;
-            tx.commit().map_err(err("migrate"))?;
-        }
-        Ok(())
-    })();
-    let _ = c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
-    result
 }
 
 impl Store for PgStore {

@@ -316,7 +316,7 @@ mod tests {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "collector::store::gather_vfs::tests::a_failed_write_fails_the_commit_and_loses_nothing_committed",
+                "collector::store::sqlite::vfs::tests::a_failed_write_fails_the_commit_and_loses_nothing_committed",
                 "--nocapture",
             ])
             .env(CHILD, &dir)

@@ -3,107 +3,24 @@
 //! Writes go through one connection; reads use their own, so exports never block ingest;
 //! a checkpointer thread with a third copies the WAL into the database, so the writer's
 //! commits never pay for it. Reports are kept in `reports.raw` as zstd frames (BLOB);
-//! rows written before that are TEXT and read back as they are.
+//! rows written before that are TEXT and read back as they are. Rooms: `migrations`
+//! (the schema), `checkpoint` (the checkpointer thread), `vfs` (the write-gathering
+//! VFS every connection opens through).
+
+mod checkpoint;
+mod migrations;
+pub(super) mod vfs;
 
 use super::{DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
+use checkpoint::Checkpointer;
+use migrations::migrate;
 use rusqlite::types::{Type, ValueRef};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, ToSql};
 use std::ffi::c_int;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-/// Versioned migrations: migration N brings `PRAGMA user_version` from N to N + 1.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE reports (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    report_id    TEXT NOT NULL UNIQUE,
-    sha256       TEXT NOT NULL,
-    received_at  TEXT NOT NULL,
-    device_hash  TEXT,
-    raw          TEXT NOT NULL
-);
-CREATE TABLE devices (
-    device_hash  TEXT PRIMARY KEY,
-    model        TEXT,
-    manufacturer TEXT,
-    soc_vendor   TEXT,
-    soc_chipset  TEXT,
-    soc_name     TEXT,
-    reports      INTEGER NOT NULL,
-    last_seq     INTEGER NOT NULL
-);
-CREATE TABLE results (
-    seq          INTEGER NOT NULL REFERENCES reports(seq),
-    idx          INTEGER NOT NULL,
-    kernel       TEXT NOT NULL,
-    dtype        TEXT,
-    shape        TEXT NOT NULL,
-    threads      INTEGER NOT NULL,
-    cpus         TEXT NOT NULL,
-    path         TEXT,
-    gops         REAL,
-    p50_us       REAL,
-    p90_us       REAL,
-    p99_us       REAL,
-    cv           REAL,
-    skipped      TEXT,
-    PRIMARY KEY (seq, idx)
-);
-"#,
-    // The results table without a rowid: its primary key is the only b-tree, so a
-    // row costs one insertion instead of two.
-    r#"
-CREATE TABLE results_v2 (
-    seq          INTEGER NOT NULL REFERENCES reports(seq),
-    idx          INTEGER NOT NULL,
-    kernel       TEXT NOT NULL,
-    dtype        TEXT,
-    shape        TEXT NOT NULL,
-    threads      INTEGER NOT NULL,
-    cpus         TEXT NOT NULL,
-    path         TEXT,
-    gops         REAL,
-    p50_us       REAL,
-    p90_us       REAL,
-    p99_us       REAL,
-    cv           REAL,
-    skipped      TEXT,
-    PRIMARY KEY (seq, idx)
-) WITHOUT ROWID;
-INSERT INTO results_v2 SELECT seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped FROM results;
-DROP TABLE results;
-ALTER TABLE results_v2 RENAME TO results;
-"#,
-    // Devices keyed by their hash alone: a fleet's hashes are random, so each report's
-    // upsert dirtied a random page of the table and another of its hash index; now
-    // one b-tree, one random page.
-    r#"
-CREATE TABLE devices_v2 (
-    device_hash  TEXT PRIMARY KEY NOT NULL,
-    model        TEXT,
-    manufacturer TEXT,
-    soc_vendor   TEXT,
-    soc_chipset  TEXT,
-    soc_name     TEXT,
-    reports      INTEGER NOT NULL,
-    last_seq     INTEGER NOT NULL
-) WITHOUT ROWID;
-INSERT INTO devices_v2 SELECT device_hash, model, manufacturer, soc_vendor, soc_chipset, soc_name, reports, last_seq
-    FROM devices WHERE device_hash IS NOT NULL;
-DROP TABLE devices;
-ALTER TABLE devices_v2 RENAME TO devices;
-"#,
-];
-
-/// The checkpointer's nice value (lowering a priority needs no privilege).
-const CHECKPOINTER_NICE: i32 = 5;
-/// How often the checkpointer copies committed WAL frames into the database. Often,
-/// so that what is left for the writer's own checkpoint (below) is a few
-/// milliseconds of frames.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
 /// Frames in the log after which the writer finishes a checkpoint itself (about
 /// 512 MB with 4 KB pages; every 3 s at 5000 reports/s). Afterwards SQLite restarts
 /// the log from its start: commits overwrite blocks the WAL file already has
@@ -131,57 +48,7 @@ struct Writer {
     restart_at: u32,
 }
 
-/// The thread that checkpoints the WAL; stopped (and joined) when the store drops.
-struct Checkpointer {
-    stop: mpsc::Sender<()>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Checkpointer {
-    /// Checkpoint through `conn` every [`CHECKPOINT_EVERY`] and flush the database
-    /// file `db` after each pass.
-    ///
-    /// SQLite syncs the database only when a checkpoint reaches the end of the log,
-    /// which under sustained load it never does: the copied pages stayed dirty in the
-    /// page cache until the kernel's 30-second expiry wrote hundreds of MB at once,
-    /// and the writer's own checkpoint at [`WAL_RESTART_FRAMES`] had to fsync all of
-    /// it while no commit could run. Measured at 5000 reports/s for 60 s, back to back
-    /// on this machine: p99 from due 29 and 44 ms with the flush, 98 and 73 ms
-    /// without; dirty pages stay under about 40 MB instead of reaching 460 MB.
-    fn start(conn: Connection, db: std::fs::File) -> Result<Self, StoreError> {
-        let (stop, rx) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || {
-                // Background work: behind the writer and the request handlers.
-                let _ = crate::collector::set_thread_nice(CHECKPOINTER_NICE);
-                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(CHECKPOINT_EVERY) {
-                    // PASSIVE never waits for the writer or readers.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                    // Durability does not depend on it (the log holds every commit
-                    // until a completed checkpoint syncs), so a failure only means
-                    // the kernel writes these pages later.
-                    let _ = db.sync_data();
-                }
-            })
-            .map_err(|e| StoreError(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Checkpointer {
-            stop,
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        let _ = self.stop.send(());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn err(context: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+pub(super) fn err(context: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError(format!("{context}: {e}"))
 }
 
@@ -191,17 +58,13 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", dir.display())))?;
         }
-        super::gather_vfs::register().map_err(StoreError)?;
+        vfs::register().map_err(StoreError)?;
         // Every connection goes through the write-gathering VFS: the writer's WAL
         // writes become one per commit and the checkpoints' page copies one per run
         // of pages (the reader writes nothing).
         let open = |p: &Path| -> Result<Connection, StoreError> {
-            let c = Connection::open_with_flags_and_vfs(
-                p,
-                OpenFlags::default(),
-                super::gather_vfs::NAME,
-            )
-            .map_err(err("open sqlite"))?;
+            let c = Connection::open_with_flags_and_vfs(p, OpenFlags::default(), vfs::NAME)
+                .map_err(err("open sqlite"))?;
             c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;").map_err(err("configure sqlite"))?;
             Ok(c)
         };
@@ -238,23 +101,6 @@ impl SqliteStore {
             _checkpointer: checkpointer,
         })
     }
-}
-
-fn migrate(c: &mut Connection) -> Result<(), StoreError> {
-    let version: i64 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(err("read schema version"))?;
-    if version as usize > MIGRATIONS.len() {
-        return Err(StoreError(format!("database schema version {version} is newer than this fleetscope ({}); upgrade fleetscope", MIGRATIONS.len())));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = c.transaction().map_err(err("migrate"))?;
-        tx.execute_batch(sql).map_err(err("migrate"))?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
-            .map_err(err("migrate"))?;
-        tx.commit().map_err(err("migrate"))?;
-    }
-    Ok(())
 }
 
 /// A `reports.raw` value as JSON text: a BLOB is a zstd frame, TEXT (rows stored
