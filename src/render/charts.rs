@@ -1,7 +1,8 @@
-//! Chart drawing with plotters: three chart shapes (horizontal grouped bars, lines,
-//! scatter), each drawn to PNG and SVG from one description. Category labels are
+//! Chart drawing with plotters: the analysis's three chart shapes (horizontal grouped
+//! bars, lines, scatter), each drawn to PNG and SVG from its description. Category labels are
 //! one per row of a horizontal bar chart, so they never overlap.
 
+use crate::analysis::{Chart, Mark, Spec};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -31,91 +32,45 @@ fn font() -> Result<(), String> {
     .clone()
 }
 
-/// A reference line with its label.
-#[derive(Debug, Clone)]
-pub struct Mark {
-    pub at: f64,
-    pub label: String,
-}
-
-/// What to draw.
-#[derive(Debug, Clone)]
-pub enum Spec {
-    /// Horizontal bars: one row per category (first at the top), one bar per series.
-    Bars {
-        categories: Vec<String>,
-        series: Vec<(String, Vec<f64>)>,
-        value_label: String,
-        percent: bool,
-    },
-    /// Lines through points; optional log y axis and reference lines.
-    Lines {
-        x_label: String,
-        y_label: String,
-        series: Vec<(String, Vec<(f64, f64)>)>,
-        y_log: bool,
-        percent_y: bool,
-        hlines: Vec<Mark>,
-        vlines: Vec<Mark>,
-    },
-    /// Points; log y axis optional.
-    Scatter {
-        x_label: String,
-        y_label: String,
-        series: Vec<(String, Vec<(f64, f64)>)>,
-        y_log: bool,
-        hlines: Vec<Mark>,
-    },
-}
-
-/// One chart of the report.
-#[derive(Debug, Clone)]
-pub struct Chart {
-    /// File stem.
-    pub name: String,
-    pub title: String,
-    pub caption: String,
-    pub spec: Spec,
-}
-
 type Res = Result<(), String>;
 
 fn e<E: std::fmt::Debug>(err: E) -> String {
     format!("drawing a chart: {err:?}")
 }
 
-impl Chart {
-    /// Write `DIR/NAME.png` and `DIR/NAME.svg`; returns the PNG bytes and SVG text.
-    pub fn write(&self, dir: &Path) -> Result<(Vec<u8>, String), String> {
-        font()?;
-        let png_path = dir.join(format!("{}.png", self.name));
-        {
-            let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(e)?;
-        }
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(&root)?;
-            root.present().map_err(e)?;
-        }
-        std::fs::write(dir.join(format!("{}.svg", self.name)), &svg)
-            .map_err(|err| format!("cannot write {}.svg: {err}", self.name))?;
-        let png = std::fs::read(&png_path)
-            .map_err(|err| format!("cannot read back {}: {err}", png_path.display()))?;
-        Ok((png, svg))
+/// Write `DIR/NAME.png` and `DIR/NAME.svg` of `chart`; returns the PNG bytes and SVG text.
+pub fn draw(chart: &Chart, dir: &Path) -> Result<(Vec<u8>, String), String> {
+    font()?;
+    let png_path = dir.join(format!("{}.png", chart.name));
+    {
+        let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
+        draw_on(chart, &root)?;
+        root.present().map_err(e)?;
     }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw_on(chart, &root)?;
+        root.present().map_err(e)?;
+    }
+    std::fs::write(dir.join(format!("{}.svg", chart.name)), &svg)
+        .map_err(|err| format!("cannot write {}.svg: {err}", chart.name))?;
+    let png = std::fs::read(&png_path)
+        .map_err(|err| format!("cannot read back {}: {err}", png_path.display()))?;
+    Ok((png, svg))
+}
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Res {
+fn draw_on<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> Res {
+    let s = chart;
+    {
         root.fill(&WHITE).map_err(e)?;
-        match &self.spec {
+        match &s.spec {
             Spec::Bars {
                 categories,
                 series,
                 value_label,
                 percent,
-            } => bars(root, &self.title, categories, series, value_label, *percent),
+            } => bars(root, &s.title, categories, series, value_label, *percent),
             Spec::Lines {
                 x_label,
                 y_label,
@@ -125,16 +80,7 @@ impl Chart {
                 hlines,
                 vlines,
             } => xy(
-                root,
-                &self.title,
-                x_label,
-                y_label,
-                series,
-                *y_log,
-                *percent_y,
-                hlines,
-                vlines,
-                true,
+                root, &s.title, x_label, y_label, series, *y_log, *percent_y, hlines, vlines, true,
             ),
             Spec::Scatter {
                 x_label,
@@ -144,7 +90,7 @@ impl Chart {
                 hlines,
             } => xy(
                 root,
-                &self.title,
+                &s.title,
                 x_label,
                 y_label,
                 series,

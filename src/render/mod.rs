@@ -1,12 +1,10 @@
-//! The report: one chart per figure (plotters, PNG and SVG), every table as CSV,
-//! `stats.json` (headline numbers), `report.md`, and a self-contained `index.html`
-//! (charts embedded, no scripts, no network).
+//! The report, drawn and laid out from the analysis: each chart description drawn
+//! with plotters (PNG and SVG), every table as CSV, `stats.json` (headline numbers),
+//! `report.md`, and a self-contained `index.html` (charts embedded, no scripts, no
+//! network). Nothing here computes a statistic.
 
 mod charts;
-mod figures;
 mod pages;
-
-pub use charts::{Chart, Mark, Spec};
 
 use crate::analysis::Analysis;
 use polars::prelude::*;
@@ -36,10 +34,10 @@ pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, St
     mk(&chart_dir)?;
     mk(&table_dir)?;
 
-    let charts = figures::all(a).map_err(|e| format!("preparing the charts: {e}"))?;
+    let charts = &a.charts;
     let mut drawn = Vec::with_capacity(charts.len());
-    for c in &charts {
-        let (png, _svg) = c.write(&chart_dir)?;
+    for c in charts {
+        let (png, _svg) = charts::draw(c, &chart_dir)?;
         drawn.push((c, png));
     }
     for t in &a.tables {
@@ -66,7 +64,7 @@ pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, St
     let comparisons = pages::comparisons(a);
     write(
         &out.join("report.md"),
-        &pages::markdown(a, meta, &charts, &comparisons),
+        &pages::markdown(a, meta, charts, &comparisons),
     )?;
     let index = out.join("index.html");
     write(&index, &pages::html(a, meta, &drawn, &comparisons))?;

@@ -1,7 +1,7 @@
 //! `index.html` and `report.md`: the same sections in the same order.
 
-use super::charts::Chart;
 use super::Meta;
+use crate::analysis::Chart;
 use crate::analysis::{Analysis, Table};
 use base64::Engine as _;
 use polars::prelude::*;

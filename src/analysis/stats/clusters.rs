@@ -1,9 +1,10 @@
 //! Big versus little cluster: single-thread throughput ratio per core pairing.
 
-use super::{f64s, pick, Analysis, Fleet};
+use super::figure::{top_bars, TopBars};
+use super::{f64s, pick, Analysis, Dataset};
 use polars::prelude::*;
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let pairs = f.per_batch(|results| {
         results
             .filter(
@@ -65,5 +66,20 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "Single-thread GOPS on the fastest cluster over the slowest, same kernel, dtype and shape; per device the median over kernels, then quantiles over devices with both.",
         df,
     );
+    if let Some(t) = a.table("big_little") {
+        let chart = top_bars(
+            t,
+            TopBars {
+                key: &["big_uarch", "little_uarch"],
+                value: "median_ratio",
+                top: 12,
+                name: "big_little",
+                title: "Big over little cluster, single-thread throughput",
+                label: "big / little GOPS (x)",
+                percent: false,
+            },
+        )?;
+        a.chart(chart);
+    }
     Ok(())
 }

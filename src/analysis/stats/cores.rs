@@ -1,6 +1,8 @@
 //! Fig. 3: primary-core microarchitecture and core design year, and cluster counts.
 
-use super::{f64s, strs, Analysis, Fleet};
+use super::figure::share_bars;
+use super::pct;
+use super::{f64s, strs, Analysis, Dataset};
 use polars::prelude::*;
 use serde_json::json;
 
@@ -20,7 +22,7 @@ fn bucket() -> Expr {
         .otherwise(lit("2015+"))
 }
 
-fn shares(f: &Fleet, key: Expr, name: &str) -> PolarsResult<DataFrame> {
+fn shares(f: &Dataset, key: Expr, name: &str) -> PolarsResult<DataFrame> {
     f.devices
         .clone()
         .lazy()
@@ -34,7 +36,7 @@ fn shares(f: &Fleet, key: Expr, name: &str) -> PolarsResult<DataFrame> {
         .collect()
 }
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let uarch = shares(f, col("primary_uarch").fill_null(lit("unknown")), "uarch")?;
     let names = strs(&uarch, "uarch")?;
     let share = f64s(&uarch, "share")?;
@@ -92,5 +94,46 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "Share of devices by number of CPU clusters.",
         clusters,
     );
+    if let (Some(top), Some(old)) = (
+        a.stats.get("cpu.top_uarch").cloned(),
+        a.number("cpu.designed_2012_or_earlier_share"),
+    ) {
+        let share = top
+            .get("share")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0);
+        a.finding(
+            2,
+            format!(
+                "Primary CPU cores: {} on {} of devices; {} of primary cores were designed in 2012 or earlier.",
+                top.get("uarch").and_then(serde_json::Value::as_str).unwrap_or("?"),
+                pct(share),
+                pct(old)
+            ),
+        );
+    }
+    for (table, key, top, name, title, caption) in [
+        (
+            "cpu_design_year",
+            "design_year",
+            10,
+            "fig3_design_year",
+            "Primary CPU core by design year",
+            "Share of devices by the design year of their primary core (the paper's buckets).",
+        ),
+        (
+            "cpu_uarch",
+            "uarch",
+            15,
+            "fig3_uarch",
+            "Primary CPU core microarchitecture (top 15)",
+            "Primary core: the cluster with the most cores, ties to the faster.",
+        ),
+    ] {
+        if let Some(t) = a.table(table) {
+            let chart = share_bars(t, key, top, name, title, caption)?;
+            a.chart(chart);
+        }
+    }
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! Figs. 4 and 5: GPU/CPU theoretical peak ratio over cumulative device share, and
 //! GPU API support.
 
-use super::{f64s, strs, Analysis, Fleet};
+use super::figure::{col_f, col_s, Built};
+use super::pct;
+use super::{f64s, strs, Analysis, Dataset};
+use crate::analysis::{Chart, Mark, Spec};
 use polars::prelude::*;
 
 /// `3.2` / `3.2.0` / `OpenGL ES 3.2 V@...` -> (3, 2).
@@ -13,7 +16,7 @@ fn version(v: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     // Fig. 4: ratio per device, then the curve at every 0.5 % of devices.
     let gpu = f64s(&f.devices, "gpu_peak_gflops")?;
     let cpu = f64s(&f.devices, "cpu_peak_gflops")?;
@@ -131,7 +134,101 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         ),
         df,
     );
+    if let (Some(m), Some(r2), Some(r3)) = (
+        a.number("gpu.ratio_median"),
+        a.number("gpu.ratio_ge_2x_share"),
+        a.number("gpu.ratio_ge_3x_share"),
+    ) {
+        a.finding(
+            3,
+            format!(
+                "GPU versus CPU: median GPU/CPU theoretical peak ratio {m:.2}x; the GPU peak is >= 2x the CPU's on {} and >= 3x on {} of devices.",
+                pct(r2),
+                pct(r3)
+            ),
+        );
+    }
+    let chart = fig4(a)?;
+    a.chart(chart);
+    let chart = fig5(a)?;
+    a.chart(chart);
     Ok(())
+}
+
+fn fig4(a: &Analysis) -> Built {
+    let Some(t) = a.table("gpu_cpu_ratio") else {
+        return Ok(None);
+    };
+    let cum = col_f(&t.df, "cumulative_share")?;
+    let ratio = col_f(&t.df, "gpu_cpu_ratio")?;
+    let pts: Vec<(f64, f64)> = cum
+        .iter()
+        .zip(&ratio)
+        .map(|(c, r)| (*c * 100.0, *r))
+        .filter(|(_, r)| *r > 0.0)
+        .collect();
+    let mut hlines = vec![Mark {
+        at: 1.0,
+        label: "1x: GPU peak = CPU peak".into(),
+    }];
+    if let Some(s) = a.number("gpu.ratio_ge_2x_share") {
+        hlines.push(Mark {
+            at: 2.0,
+            label: format!("2x ({:.1}% of devices at or above)", 100.0 * s),
+        });
+    }
+    if let Some(s) = a.number("gpu.ratio_ge_3x_share") {
+        hlines.push(Mark {
+            at: 3.0,
+            label: format!("3x ({:.1}%)", 100.0 * s),
+        });
+    }
+    Ok(Some(Chart {
+        name: "fig4_gpu_cpu_ratio".into(),
+        title: "GPU / CPU theoretical peak ratio over the fleet".into(),
+        caption: t.note.clone(),
+        spec: Spec::Lines {
+            x_label: "devices, highest ratio first (cumulative %)".into(),
+            y_label: "GPU / CPU peak GFLOPS (log scale)".into(),
+            series: vec![("GPU/CPU peak ratio".into(), pts)],
+            y_log: true,
+            percent_y: false,
+            hlines,
+            vlines: vec![],
+        },
+    }))
+}
+
+fn fig5(a: &Analysis) -> Built {
+    let Some(t) = a.table("gpu_api") else {
+        return Ok(None);
+    };
+    let labels = col_s(&t.df, "level")?;
+    let nice: Vec<String> = labels
+        .iter()
+        .map(|l| match l.as_str() {
+            "gles2.0" => "OpenGL ES >= 2.0".into(),
+            "gles3.0" => "OpenGL ES >= 3.0".into(),
+            "gles3.1" => "OpenGL ES >= 3.1".into(),
+            "gles3.2" => "OpenGL ES >= 3.2".into(),
+            "vulkan" => "Vulkan (any)".into(),
+            "vulkan1.1" => "Vulkan >= 1.1".into(),
+            "opencl_loadable" => "OpenCL loadable".into(),
+            "opencl_broken" => "OpenCL crashes on load".into(),
+            other => other.to_string(),
+        })
+        .collect();
+    Ok(Some(Chart {
+        name: "fig5_gpu_api".into(),
+        title: "GPU API support".into(),
+        caption: t.note.clone(),
+        spec: Spec::Bars {
+            categories: nice,
+            series: vec![("share".into(), col_f(&t.df, "share")?)],
+            value_label: "share of devices with an identified GPU".into(),
+            percent: true,
+        },
+    }))
 }
 
 #[cfg(test)]

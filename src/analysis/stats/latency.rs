@@ -1,10 +1,12 @@
 //! Latency distribution per kernel by device tier (terciles of theoretical CPU peak).
 
-use super::{f64s, kernel_in, one_thread_fastest, Analysis, Fleet};
-use crate::probe::suite::families::{self, Role};
+use super::figure::{col_f, col_s, pivot, Built};
+use super::{f64s, kernel_in, one_thread_fastest, Analysis, Dataset};
+use crate::analysis::{Chart, Spec};
+use crate::probe::suite::families::{self, Figure, Role};
 use polars::prelude::*;
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let mut peaks: Vec<f64> = f64s(&f.devices, "cpu_peak_gflops")?
         .into_iter()
         .flatten()
@@ -73,5 +75,46 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         ),
         df,
     );
+    let chart = latency_chart(a)?;
+    a.chart(chart);
     Ok(())
+}
+
+fn latency_chart(a: &Analysis) -> Built {
+    let Some(t) = a.table("latency_by_tier") else {
+        return Ok(None);
+    };
+    let df =
+        t.df.clone()
+            .lazy()
+            .filter(kernel_in(&families::feeding(Figure::LatencyChart)))
+            .collect()?;
+    let k = col_s(&df, "kernel")?;
+    let d = col_s(&df, "dtype")?;
+    let tier = col_s(&df, "tier")?;
+    let v: Vec<f64> = col_f(&df, "p50_us")?.iter().map(|x| x / 1000.0).collect();
+    let ser: Vec<String> = vec!["1 low".into(), "2 mid".into(), "3 high".into()];
+    let (cats, series) = pivot(
+        &df,
+        &|i| format!("{} {}", k[i], d[i]),
+        &ser,
+        &|i| tier[i].clone(),
+        &v,
+        8,
+    );
+    let series = series
+        .into_iter()
+        .map(|(s, v)| (format!("{} tier", &s[2..]), v))
+        .collect();
+    Ok(Some(Chart {
+        name: "latency_by_tier".into(),
+        title: "Median latency by device tier (one thread, fastest cluster)".into(),
+        caption: t.note.clone(),
+        spec: Spec::Bars {
+            categories: cats,
+            series,
+            value_label: "median p50 latency (ms)".into(),
+            percent: false,
+        },
+    }))
 }

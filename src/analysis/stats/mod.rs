@@ -1,9 +1,10 @@
 //! The report's statistics, one small unit per figure or finding, all the same shape:
-//! `fn run(fleet, analysis)` adds its tables and headline numbers. Adding a statistic
-//! is adding a file and a line to `UNITS`.
+//! `fn run(fleet, analysis)` adds its tables, headline numbers, findings and chart
+//! descriptions. Adding a statistic is adding a file and a line to `UNITS`.
 
 mod clusters;
 mod cores;
+mod figure;
 mod gpu;
 mod latency;
 mod peaks;
@@ -13,7 +14,7 @@ mod speedup;
 mod throttling;
 mod variability;
 
-use super::{load, Fleet};
+use super::{load, Chart, Dataset};
 use polars::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -38,6 +39,10 @@ pub struct Analysis {
     pub stats: BTreeMap<String, Value>,
     /// One sentence each, most important first.
     pub findings: Vec<String>,
+    /// The charts, in report order (the paper's figures first).
+    pub charts: Vec<Chart>,
+    /// Findings with their rank, until `analyse` orders them.
+    ranked: Vec<(u8, String)>,
 }
 
 impl Analysis {
@@ -60,6 +65,14 @@ impl Analysis {
             df,
         });
     }
+    /// A headline finding; `rank` is its place among them (1 first).
+    fn finding(&mut self, rank: u8, text: String) {
+        self.ranked.push((rank, text));
+    }
+    /// A chart, when its table had rows to draw.
+    fn chart(&mut self, chart: Option<Chart>) {
+        self.charts.extend(chart);
+    }
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
     }
@@ -68,13 +81,13 @@ impl Analysis {
     }
 }
 
-type Unit = fn(&Fleet, &mut Analysis) -> PolarsResult<()>;
+type Unit = fn(&Dataset, &mut Analysis) -> PolarsResult<()>;
 
-/// In report order.
+/// In report order: the paper's figures 1 to 5, then what it could only estimate.
 const UNITS: &[(&str, Unit)] = &[
+    ("CPU peak by SoC", peaks::run),
     ("SoC share", socs::run),
     ("CPU cores", cores::run),
-    ("CPU peak by SoC", peaks::run),
     ("GPU", gpu::run),
     ("int8 speedup", speedup::run),
     ("latency by tier", latency::run),
@@ -97,14 +110,9 @@ pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, String> 
         progress(name);
         unit(&fleet, &mut a).map_err(|e| format!("computing {name}: {e}"))?;
     }
-    a.findings = findings(&a);
+    a.ranked.sort_by_key(|(rank, _)| *rank);
+    a.findings = a.ranked.drain(..).map(|(_, text)| text).collect();
     Ok(a)
-}
-
-/// Collect with the streaming engine (bounded memory on large scans).
-pub(super) fn stream(lf: LazyFrame) -> PolarsResult<DataFrame> {
-    // One query without sinks always yields a single frame.
-    Ok(lf.collect_with_engine(Engine::Streaming)?.unwrap_single())
 }
 
 /// Runs of one thread on the device's fastest cluster.
@@ -149,70 +157,6 @@ pub fn strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
     Ok(s.str()?.iter().map(|v| v.map(str::to_string)).collect())
 }
 
-fn pct(x: f64) -> String {
+pub(super) fn pct(x: f64) -> String {
     format!("{:.1} %", 100.0 * x)
-}
-
-/// The headline findings, from the numbers.
-fn findings(a: &Analysis) -> Vec<String> {
-    let n = |k: &str| a.number(k);
-    let mut out = Vec::new();
-    if let (Some(u), Some(t50), Some(t225)) =
-        (n("soc.unique"), n("soc.top50_share"), n("soc.top225_share"))
-    {
-        out.push(format!(
-            "SoC long tail: {u:.0} distinct SoCs; the top 50 cover {}, the top 225 {} of devices.",
-            pct(t50),
-            pct(t225)
-        ));
-    }
-    if let (Some(top), Some(old)) = (
-        a.stats.get("cpu.top_uarch"),
-        n("cpu.designed_2012_or_earlier_share"),
-    ) {
-        let share = top.get("share").and_then(Value::as_f64).unwrap_or(0.0);
-        out.push(format!(
-            "Primary CPU cores: {} on {} of devices; {} of primary cores were designed in 2012 or earlier.",
-            top.get("uarch").and_then(Value::as_str).unwrap_or("?"),
-            pct(share),
-            pct(old)
-        ));
-    }
-    if let (Some(m), Some(r2), Some(r3)) = (
-        n("gpu.ratio_median"),
-        n("gpu.ratio_ge_2x_share"),
-        n("gpu.ratio_ge_3x_share"),
-    ) {
-        out.push(format!(
-            "GPU versus CPU: median GPU/CPU theoretical peak ratio {m:.2}x; the GPU peak is >= 2x the CPU's on {} and >= 3x on {} of devices.",
-            pct(r2),
-            pct(r3)
-        ));
-    }
-    if let (Some(d), Some(nd)) = (
-        n("int8.speedup_median.dotprod"),
-        n("int8.speedup_median.no_dotprod"),
-    ) {
-        out.push(format!(
-            "int8 versus f32: median speedup (GEMM and 3x3 conv, one thread, fastest cluster) {d:.2}x on cores with dot product, {nd:.2}x without."
-        ));
-    }
-    if let Some(p) = a.stats.get("priorities.top") {
-        out.push(format!(
-            "Top optimisation priority: {} {} on {}, {} of fleet-wide kernel time, on {} of devices.",
-            p.get("kernel").and_then(Value::as_str).unwrap_or("?"),
-            p.get("dtype").and_then(Value::as_str).unwrap_or("?"),
-            p.get("uarch").and_then(Value::as_str).unwrap_or("?"),
-            pct(p.get("weight_share").and_then(Value::as_f64).unwrap_or(0.0)),
-            pct(p.get("fleet_share").and_then(Value::as_f64).unwrap_or(0.0)),
-        ));
-    }
-    if let (Some(cv), Some(t)) = (n("variability.cv_median"), n("throttle.median")) {
-        out.push(format!(
-            "Field variability: median run-to-run CV {}; sustained throughput is a median {} of burst.",
-            pct(cv),
-            pct(t)
-        ));
-    }
-    out
 }

@@ -1,12 +1,14 @@
 //! Optimisation priorities: (core type, kernel, dtype) ranked by fleet-wide latency
 //! weight (device share x time), with the share of the fleet each would help.
 
-use super::{f64s, kernel_in, one_thread_fastest, strs, Analysis, Fleet};
+use super::figure::{top_bars, TopBars};
+use super::pct;
+use super::{f64s, kernel_in, one_thread_fastest, strs, Analysis, Dataset};
 use crate::probe::suite::families::{self, Role};
 use polars::prelude::*;
 use serde_json::json;
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let per_device = f.per_batch(|results| {
         results
             .filter(
@@ -89,5 +91,40 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "Per device, the one-thread p50 latency of each inference kernel on its fastest cluster, summed over the suite's shapes; summed over devices by that cluster's core type and divided by the fleet size (device share x time). fleet_share: devices whose fastest cluster is that core, i.e. who would gain.",
         df,
     );
+    if let Some(p) = a.stats.get("priorities.top").cloned() {
+        let text = |k: &str| {
+            p.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
+        let share = |k: &str| pct(p.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0));
+        a.finding(
+            5,
+            format!(
+                "Top optimisation priority: {} {} on {}, {} of fleet-wide kernel time, on {} of devices.",
+                text("kernel"),
+                text("dtype"),
+                text("uarch"),
+                share("weight_share"),
+                share("fleet_share"),
+            ),
+        );
+    }
+    if let Some(t) = a.table("priorities") {
+        let chart = top_bars(
+            t,
+            TopBars {
+                key: &["uarch", "kernel", "dtype"],
+                value: "weight_share",
+                top: 12,
+                name: "priorities",
+                title: "Optimisation priorities: share of fleet-wide kernel time",
+                label: "share of fleet-wide latency weight",
+                percent: true,
+            },
+        )?;
+        a.chart(chart);
+    }
     Ok(())
 }

@@ -1,9 +1,12 @@
 //! Fig. 2: devices over unique SoCs, its CDF and top-N coverage.
 
-use super::{f64s, Analysis, Fleet};
+use super::figure::{col_f, Built};
+use super::pct;
+use super::{f64s, Analysis, Dataset};
+use crate::analysis::{Chart, Mark, Spec};
 use polars::prelude::*;
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let df = f
         .devices
         .clone()
@@ -50,5 +53,53 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "One row per SoC (chipset, else marketing name), most devices first; share and cumulative share of devices.",
         df,
     );
+    if let (Some(u), Some(t50), Some(t225)) = (
+        a.number("soc.unique"),
+        a.number("soc.top50_share"),
+        a.number("soc.top225_share"),
+    ) {
+        a.finding(
+            1,
+            format!(
+                "SoC long tail: {u:.0} distinct SoCs; the top 50 cover {}, the top 225 {} of devices.",
+                pct(t50),
+                pct(t225)
+            ),
+        );
+    }
+    let chart = fig2(a)?;
+    a.chart(chart);
     Ok(())
+}
+
+fn fig2(a: &Analysis) -> Built {
+    let Some(t) = a.table("soc_share") else {
+        return Ok(None);
+    };
+    let rank = col_f(&t.df, "rank")?;
+    let cum = col_f(&t.df, "cum_share")?;
+    let mut pts: Vec<(f64, f64)> = vec![(0.0, 0.0)];
+    pts.extend(rank.iter().zip(&cum).map(|(r, c)| (*r, *c)));
+    let vlines = [50usize, 225]
+        .iter()
+        .filter(|&&n| n <= rank.len())
+        .map(|&n| Mark {
+            at: n as f64,
+            label: format!(" top {n}: {:.1}%", 100.0 * cum[n - 1]),
+        })
+        .collect();
+    Ok(Some(Chart {
+        name: "fig2_soc_cdf".into(),
+        title: "Cumulative share of devices over unique SoCs".into(),
+        caption: format!("{} distinct SoCs, most common first.", rank.len()),
+        spec: Spec::Lines {
+            x_label: "SoCs, most common first (count)".into(),
+            y_label: "devices covered (cumulative share)".into(),
+            series: vec![("devices covered".into(), pts)],
+            y_log: false,
+            percent_y: true,
+            hlines: vec![],
+            vlines,
+        },
+    }))
 }

@@ -1,7 +1,9 @@
 //! int8 over f32 speedup by core microarchitecture and by ISA feature (dot product),
 //! from the same kernel and shape on the same (fastest) cluster, one thread.
 
-use super::{f64s, kernel_in, one_thread_fastest, pick, Analysis, Fleet};
+use super::figure::{col_f, col_s, pivot, Built};
+use super::{f64s, kernel_in, one_thread_fastest, pick, Analysis, Dataset};
+use crate::analysis::{Chart, Spec};
 use crate::probe::suite::families::{self, Figure};
 use polars::prelude::*;
 
@@ -21,7 +23,7 @@ fn summary(df: LazyFrame, by: Vec<Expr>) -> PolarsResult<DataFrame> {
         .collect()
 }
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let pairs = f.per_batch(|results| {
         results
             .filter(
@@ -91,5 +93,54 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "As by microarchitecture, grouped by whether the CPU has SDOT/UDOT (asimddp) or VNNI.",
         by_isa,
     );
+    if let (Some(d), Some(nd)) = (
+        a.number("int8.speedup_median.dotprod"),
+        a.number("int8.speedup_median.no_dotprod"),
+    ) {
+        a.finding(
+            4,
+            format!(
+                "int8 versus f32: median speedup (GEMM and 3x3 conv, one thread, fastest cluster) {d:.2}x on cores with dot product, {nd:.2}x without."
+            ),
+        );
+    }
+    let chart = speedup_chart(a)?;
+    a.chart(chart);
     Ok(())
+}
+
+fn speedup_chart(a: &Analysis) -> Built {
+    let Some(t) = a.table("int8_speedup_by_uarch") else {
+        return Ok(None);
+    };
+    let ser: Vec<String> = families::feeding(Figure::SpeedupChart)
+        .into_iter()
+        .map(String::from)
+        .collect();
+    // The most common core types first.
+    let df =
+        t.df.clone()
+            .lazy()
+            .filter(kernel_in(&ser))
+            .with_column(col("devices").sum().over([col("uarch")])?.alias("w"))
+            .sort_by_exprs(
+                [col("w"), col("uarch")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .collect()?;
+    let u = col_s(&df, "uarch")?;
+    let k = col_s(&df, "kernel")?;
+    let v = col_f(&df, "median_speedup")?;
+    let (cats, series) = pivot(&df, &|i| u[i].clone(), &ser, &|i| k[i].clone(), &v, 12);
+    Ok(Some(Chart {
+        name: "int8_speedup_by_uarch".into(),
+        title: "int8 over f32 speedup by core microarchitecture (median)".into(),
+        caption: t.note.clone(),
+        spec: Spec::Bars {
+            categories: cats,
+            series,
+            value_label: "f32 latency / int8 latency (x)".into(),
+            percent: false,
+        },
+    }))
 }

@@ -1,9 +1,11 @@
 //! Sustained over burst throughput (thermal throttling) by SoC.
 
-use super::{f64s, Analysis, Fleet};
+use super::figure::{top_bars, TopBars};
+use super::pct;
+use super::{f64s, Analysis, Dataset};
 use polars::prelude::*;
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let measured = f
         .devices
         .clone()
@@ -55,5 +57,33 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "Sustained over burst GOPS of a continuous GEMM load (1.0 = no throttling), median and p10 over the SoC's devices; most common SoCs first.",
         df,
     );
+    if let (Some(cv), Some(t)) = (
+        a.number("variability.cv_median"),
+        a.number("throttle.median"),
+    ) {
+        a.finding(
+            6,
+            format!(
+                "Field variability: median run-to-run CV {}; sustained throughput is a median {} of burst.",
+                pct(cv),
+                pct(t)
+            ),
+        );
+    }
+    if let Some(t) = a.table("throttling_by_soc") {
+        let chart = top_bars(
+            t,
+            TopBars {
+                key: &["soc_key"],
+                value: "median_ratio",
+                top: 15,
+                name: "throttling_by_soc",
+                title: "Sustained / burst throughput, most common SoCs",
+                label: "sustained / burst GOPS (1 = no throttling)",
+                percent: false,
+            },
+        )?;
+        a.chart(chart);
+    }
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Run-to-run variability per kernel: coefficient of variation and p99/p50.
 
-use super::{f64s, Analysis, Fleet};
+use super::figure::{col_f, col_s, Built};
+use super::{f64s, Analysis, Dataset};
+use crate::analysis::{Chart, Spec};
 use polars::prelude::*;
 
-pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
+pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     // Compact (4-byte values, categorical keys) before the exact quantiles.
     let runs = f.per_batch(|results| {
         results
@@ -58,5 +60,30 @@ pub fn run(f: &Fleet, a: &mut Analysis) -> PolarsResult<()> {
         "Over every measured run: coefficient of variation of the samples and p99/p50 latency.",
         df,
     );
+    let chart = variability_chart(a)?;
+    a.chart(chart);
     Ok(())
+}
+
+fn variability_chart(a: &Analysis) -> Built {
+    let Some(t) = a.table("variability") else {
+        return Ok(None);
+    };
+    let k = col_s(&t.df, "kernel")?;
+    let d = col_s(&t.df, "dtype")?;
+    let cats: Vec<String> = k.iter().zip(&d).map(|(k, d)| format!("{k} {d}")).collect();
+    Ok(Some(Chart {
+        name: "variability".into(),
+        title: "Run-to-run variability per kernel".into(),
+        caption: t.note.clone(),
+        spec: Spec::Bars {
+            categories: cats,
+            series: vec![
+                ("median CV".into(), col_f(&t.df, "cv_median")?),
+                ("p90 CV".into(), col_f(&t.df, "cv_p90")?),
+            ],
+            value_label: "coefficient of variation".into(),
+            percent: true,
+        },
+    }))
 }

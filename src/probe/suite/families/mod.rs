@@ -97,6 +97,7 @@ pub enum Int8Gain {
 impl Int8Gain {
     pub fn apply(self, base: f64) -> f64 {
         match self {
+            Int8Gain::OfBase(1.0) => base,
             Int8Gain::OfBase(f) => 1.0 + (base - 1.0) * f,
             Int8Gain::Fixed(g) => g,
         }

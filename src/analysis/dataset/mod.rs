@@ -5,6 +5,10 @@
 //! Spark and Trino all read it). Files are written to a temporary name and renamed,
 //! so a reader never sees half a file.
 
+mod read;
+
+pub use read::{load, Dataset};
+
 use crate::catalog;
 use crate::schema::{ApiSupport, Dtype, Report};
 use polars::prelude::*;
