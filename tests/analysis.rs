@@ -5,23 +5,11 @@
 
 mod common;
 
+use common::fleetscope;
 use common::http::{Backend, Collector};
 use polars::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn fleetscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
-        .args(args)
-        .output()
-        .expect("run fleetscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn ok(args: &[&str]) -> String {
     let (code, out, err) = fleetscope(args);

@@ -3,22 +3,11 @@
 
 mod common;
 
+use common::fleetscope;
+
 use fleetscope::probe::identify::{fixture_from_bytes, identify, Sysroot};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use std::process::Command;
-
-fn fleetscope(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
-        .args(args)
-        .output()
-        .expect("run fleetscope");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn bad_fixture_files_get_a_clear_error_not_a_panic() {

@@ -3,7 +3,9 @@
 //! measured or skipped with a reason; `bench --json` prints what scripts rely on.
 
 use sha2::{Digest, Sha256};
-use std::process::Command;
+mod common;
+
+use common::run;
 
 const TINY: &str = r#"
 id = "tiny"
@@ -80,15 +82,6 @@ fn tiny_with_every_family() -> String {
         );
     }
     text
-}
-
-fn run(bin: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin).args(args).output().expect("run");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

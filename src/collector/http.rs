@@ -1,4 +1,5 @@
-//! The HTTP API, thin over `ingest` and the store: authentication, content types,
+//! The HTTP API, thin over `ingest` and the store: authentication (a layer per
+//! token), content types,
 //! bounded (and gunzipped) bodies, and the mapping of every outcome to a status and
 //! a JSON body. Every refusal is a 4xx that names the problem; a report is
 //! acknowledged (2xx) only after its transaction committed.
@@ -9,8 +10,9 @@ use super::store::{Outcome, Store, StoreError};
 use crate::schema::{ReportError, MAX_REPORT_BYTES};
 use crate::util::Token;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -70,6 +72,23 @@ fn refuse(
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
     }
     resp
+}
+
+/// Routes that take reports: a request without the ingest token gets 401 before
+/// anything of its body is read.
+pub async fn require_ingest(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if !authorized(&app.ingest_token, req.headers()) {
+        return unauthorized(&app);
+    }
+    next.run(req).await
+}
+
+/// Routes that read the store: the read token, or 401.
+pub async fn require_read(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if !authorized(&app.read_token, req.headers()) {
+        return unauthorized(&app);
+    }
+    next.run(req).await
 }
 
 fn authorized(token: &Token, headers: &HeaderMap) -> bool {
@@ -234,9 +253,6 @@ pub async fn post_batch(State(app): State<Arc<App>>, headers: HeaderMap, body: B
 /// The one ingest path of both routes.
 async fn post(app: &App, headers: HeaderMap, body: Body, batch: bool) -> Response {
     let started = Instant::now();
-    if !authorized(&app.ingest_token, &headers) {
-        return unauthorized(app);
-    }
     let (types, wanted, limit): (&[&str], _, _) = if batch {
         (
             &[
@@ -372,14 +388,7 @@ async fn read_store<T: Send + 'static>(
     }
 }
 
-pub async fn get_report(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if !authorized(&app.read_token, &headers) {
-        return unauthorized(&app);
-    }
+pub async fn get_report(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     match read_store(&app, move |s| s.get(&id)).await {
         Ok(Some(raw)) => ([(header::CONTENT_TYPE, "application/json")], raw).into_response(),
         Ok(None) => (
@@ -391,27 +400,39 @@ pub async fn get_report(
     }
 }
 
+/// The query parameter `name`, `default` when absent; when it does not parse or
+/// `valid` refuses it, a 400 that says what it must be (`must`).
+#[allow(clippy::result_large_err)] // the handler's early answer, returned at once
+fn param<T: std::str::FromStr>(
+    app: &App,
+    q: &HashMap<String, String>,
+    (name, default): (&str, T),
+    valid: impl Fn(&T) -> bool,
+    must: &str,
+) -> Result<T, Response> {
+    match q.get(name).map(|v| v.parse::<T>()) {
+        None => Ok(default),
+        Some(Ok(v)) if valid(&v) => Ok(v),
+        Some(_) => Err(refuse(
+            app,
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("{name} {must}"),
+            serde_json::Value::Null,
+        )),
+    }
+}
+
 pub async fn devices(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if !authorized(&app.read_token, &headers) {
-        return unauthorized(&app);
-    }
     let after = q.get("after").cloned().unwrap_or_default();
-    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
-        None => 100,
-        Some(Ok(n)) if (1..=1000).contains(&n) => n,
-        Some(_) => {
-            return refuse(
-                &app,
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                "limit must be a whole number from 1 to 1000 (devices per page)",
-                serde_json::Value::Null,
-            )
-        }
+    let in_range = |n: &usize| (1..=1000).contains(n);
+    let must = "must be a whole number from 1 to 1000 (devices per page)";
+    let limit = match param(&app, &q, ("limit", 100), in_range, must) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
     match read_store(&app, move |s| s.devices(&after, limit)).await {
         Ok(rows) => {
@@ -427,24 +448,12 @@ pub async fn devices(
 /// Every stored report after `since`, as NDJSON, streamed page by page with no cap.
 pub async fn export(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if !authorized(&app.read_token, &headers) {
-        return unauthorized(&app);
-    }
-    let since = match q.get("since").map(|s| s.parse::<i64>()) {
-        None => 0,
-        Some(Ok(s)) if s >= 0 => s,
-        Some(_) => {
-            return refuse(
-                &app,
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                "since must be a non-negative ingest sequence number",
-                serde_json::Value::Null,
-            )
-        }
+    let must = "must be a non-negative ingest sequence number";
+    let since = match param(&app, &q, ("since", 0), |s: &i64| *s >= 0, must) {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let store = Arc::clone(&app.store);
     let stream = futures_util::stream::unfold(Some(since), move |cursor| {

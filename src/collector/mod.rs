@@ -12,6 +12,7 @@ pub use http::App;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use axum::Router;
 use std::net::SocketAddr;
@@ -73,12 +74,18 @@ pub fn router(app: Arc<App>, limits: &Limits) -> Router {
         }))
         .layer(tower::load_shed::LoadShedLayer::new())
         .layer(tower::limit::ConcurrencyLimitLayer::new(limits.max_in_flight));
-    Router::new()
+    let ingest = Router::new()
         .route("/v1/reports", post(http::post_report))
         .route("/v1/reports:batch", post(http::post_batch))
+        .route_layer(from_fn_with_state(Arc::clone(&app), http::require_ingest));
+    let read = Router::new()
         .route("/v1/reports/{id}", get(http::get_report))
         .route("/v1/devices", get(http::devices))
         .route("/v1/export", get(http::export))
+        .route_layer(from_fn_with_state(Arc::clone(&app), http::require_read));
+    Router::new()
+        .merge(ingest)
+        .merge(read)
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
         .with_state(app)

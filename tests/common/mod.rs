@@ -6,6 +6,24 @@ pub mod http;
 
 use std::path::PathBuf;
 
+/// Run a built binary with `args`: its exit code, stdout and stderr.
+pub fn run(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Run this build's `fleetscope` with `args`.
+pub fn fleetscope(args: &[&str]) -> (i32, String, String) {
+    run(env!("CARGO_BIN_EXE_fleetscope"), args)
+}
+
 /// `../shared/datasets` beside the checkout (or `$FLEETSCOPE_SHARED/datasets`).
 pub fn shared_datasets() -> Option<PathBuf> {
     let base = std::env::var_os("FLEETSCOPE_SHARED")

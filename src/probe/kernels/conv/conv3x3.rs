@@ -31,21 +31,58 @@ pub fn im2col<T: Copy>(
     }
 }
 
+/// The geometry of one 3x3 convolution layer (NHWC, pad 1) and its im2col buffer.
+struct Geometry<T> {
+    h: usize,
+    w: usize,
+    cin: usize,
+    cout: usize,
+    stride: usize,
+    /// The im2col rows, kept between runs.
+    cols: Vec<T>,
+}
+
+impl<T: Copy + Default> Geometry<T> {
+    fn new(h: usize, w: usize, cin: usize, cout: usize, stride: usize) -> Self {
+        let rows = out_size(h, stride) * out_size(w, stride);
+        Geometry {
+            h,
+            w,
+            cin,
+            cout,
+            stride,
+            cols: vec![T::default(); rows * 9 * cin],
+        }
+    }
+    /// Output pixels: the GEMM's rows.
+    fn rows(&self) -> usize {
+        out_size(self.h, self.stride) * out_size(self.w, self.stride)
+    }
+    fn out_len(&self) -> usize {
+        self.rows() * self.cout
+    }
+    fn ops(&self) -> u64 {
+        2 * (self.out_len() * 9 * self.cin) as u64
+    }
+    /// im2col of `input` (out-of-image taps get `pad`): the GEMM's left-hand side.
+    fn im2col(&mut self, input: &[T], pad: T) -> &[T] {
+        let (h, w, cin, stride) = (self.h, self.w, self.cin, self.stride);
+        im2col(h, w, cin, stride, input, pad, &mut self.cols);
+        &self.cols
+    }
+}
+
 /// An f32 3x3 convolution layer with packed weights.
 pub struct Conv3x3F32 {
-    pub h: usize,
-    pub w: usize,
-    pub cin: usize,
-    pub cout: usize,
-    pub stride: usize,
     pub variant: f32_gemm::Variant,
+    geometry: Geometry<f32>,
     weights: f32_gemm::PackedB,
     bias: Vec<f32>,
-    cols: Vec<f32>,
 }
 
 impl Conv3x3F32 {
     /// `weights` is `[3][3][cin][cout]`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         isa: &Isa,
         h: usize,
@@ -58,50 +95,32 @@ impl Conv3x3F32 {
     ) -> Self {
         let variant = f32_gemm::best(isa);
         let packed = f32_gemm::PackedB::new(9 * cin, cout, weights, cout, variant.nr);
-        let rows = out_size(h, stride) * out_size(w, stride);
         Conv3x3F32 {
-            h,
-            w,
-            cin,
-            cout,
-            stride,
             variant,
+            geometry: Geometry::new(h, w, cin, cout, stride),
             weights: packed,
             bias: bias.to_vec(),
-            cols: vec![0.0; rows * 9 * cin],
         }
     }
 
     pub fn out_len(&self) -> usize {
-        out_size(self.h, self.stride) * out_size(self.w, self.stride) * self.cout
+        self.geometry.out_len()
     }
 
     pub fn ops(&self) -> u64 {
-        2 * (self.out_len() * 9 * self.cin) as u64
+        self.geometry.ops()
     }
 
     pub fn run(&mut self, input: &[f32], out: &mut [f32]) {
-        im2col(
-            self.h,
-            self.w,
-            self.cin,
-            self.stride,
-            input,
-            0.0,
-            &mut self.cols,
+        let (rows, k, cout) = (
+            self.geometry.rows(),
+            9 * self.geometry.cin,
+            self.geometry.cout,
         );
-        let rows = out_size(self.h, self.stride) * out_size(self.w, self.stride);
-        f32_gemm::gemm(
-            &self.variant,
-            rows,
-            &self.cols,
-            9 * self.cin,
-            &self.weights,
-            out,
-            self.cout,
-        );
+        let cols = self.geometry.im2col(input, 0.0);
+        f32_gemm::gemm(&self.variant, rows, cols, k, &self.weights, out, cout);
         if !self.bias.is_empty() {
-            for px in out.chunks_mut(self.cout) {
+            for px in out.chunks_mut(cout) {
                 for (o, b) in px.iter_mut().zip(&self.bias) {
                     *o += b;
                 }
@@ -112,17 +131,12 @@ impl Conv3x3F32 {
 
 /// A quantized 3x3 convolution layer with packed weights.
 pub struct Conv3x3Q8 {
-    pub h: usize,
-    pub w: usize,
-    pub cin: usize,
-    pub cout: usize,
-    pub stride: usize,
     pub variant: qs8_gemm::Variant,
+    geometry: Geometry<u8>,
     weights: qs8_gemm::PackedQB,
     bias: Vec<i32>,
     pub a_zero_point: u8,
     pub requant: qs8_gemm::Requant,
-    cols: Vec<u8>,
 }
 
 impl Conv3x3Q8 {
@@ -141,55 +155,37 @@ impl Conv3x3Q8 {
     ) -> Self {
         let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(weights), false, cout);
         let packed = qs8_gemm::PackedQB::new(9 * cin, cout, weights, cout, &variant);
-        let rows = out_size(h, stride) * out_size(w, stride);
         Conv3x3Q8 {
-            h,
-            w,
-            cin,
-            cout,
-            stride,
             variant,
+            geometry: Geometry::new(h, w, cin, cout, stride),
             weights: packed,
             bias: bias.to_vec(),
             a_zero_point,
             requant,
-            cols: vec![0; rows * 9 * cin],
         }
     }
 
     pub fn out_len(&self) -> usize {
-        out_size(self.h, self.stride) * out_size(self.w, self.stride) * self.cout
+        self.geometry.out_len()
     }
 
     pub fn ops(&self) -> u64 {
-        2 * (self.out_len() * 9 * self.cin) as u64
+        self.geometry.ops()
     }
 
     pub fn run(&mut self, input: &[u8], out: &mut [u8]) {
-        im2col(
-            self.h,
-            self.w,
-            self.cin,
-            self.stride,
-            input,
-            self.a_zero_point,
-            &mut self.cols,
+        let (rows, k, cout) = (
+            self.geometry.rows(),
+            9 * self.geometry.cin,
+            self.geometry.cout,
         );
-        let rows = out_size(self.h, self.stride) * out_size(self.w, self.stride);
         let q = qs8_gemm::QParams {
             a_zero_point: self.a_zero_point,
             bias: &self.bias,
             requant: self.requant,
         };
-        qs8_gemm::gemm(
-            &self.variant,
-            rows,
-            &self.cols,
-            9 * self.cin,
-            &self.weights,
-            &q,
-            out,
-            self.cout,
-        );
+        // Padding is the activations' zero point: a real zero.
+        let cols = self.geometry.im2col(input, self.a_zero_point);
+        qs8_gemm::gemm(&self.variant, rows, cols, k, &self.weights, &q, out, cout);
     }
 }

@@ -90,6 +90,35 @@ pub(super) fn matmul(
     })
 }
 
+/// Column ranges, and per cold copy the packed weights of each range.
+type Packed<P> = (Vec<std::ops::Range<usize>>, Vec<Vec<P>>);
+
+/// The `k x n` weights `b` packed by `pack(columns, count)`: one block per thread's
+/// columns when a row of activations is split by columns (m = 1, a fully connected
+/// layer, unless the i32 accumulators are kept, which split by rows), else whole; and
+/// copied for cold-weight rotation. Returns the column ranges and the copies.
+fn pack_weights<T: Copy, P>(
+    b: &[T],
+    (m, n, k): (usize, usize, usize),
+    nr: usize,
+    opt: Options,
+    pack: impl Fn(&[T], usize) -> P,
+    bytes: impl Fn(&P) -> usize,
+) -> Packed<P> {
+    let cols = if m == 1 && !opt.i32_out {
+        split(n, opt.threads, nr)
+    } else {
+        std::iter::once(0..n).collect()
+    };
+    let copy = || {
+        cols.iter()
+            .map(|cr| pack(&column_block(b, k, n, cr), cr.len()))
+            .collect()
+    };
+    let packed = cold_copies(opt.cold_bytes, copy, bytes);
+    (cols, packed)
+}
+
 /// A floating-point GEMM (f32, or f16 on CPUs with half-precision arithmetic).
 pub(super) struct GemmFloat<T> {
     m: usize,
@@ -114,21 +143,14 @@ impl<T: Copy + Default> GemmFloat<T> {
         a: Vec<T>,
         b: &[T],
     ) -> Self {
-        // m = 1 (a fully connected layer) splits columns across threads; otherwise rows.
-        let cols = if m == 1 && !opt.i32_out {
-            split(n, opt.threads, variant.nr)
-        } else {
-            std::iter::once(0..n).collect()
-        };
-        let pack = || {
-            cols.iter()
-                .map(|cr| {
-                    let sub = column_block(b, k, n, cr);
-                    f32_gemm::PackedB::new(k, cr.len(), &sub, cr.len(), variant.nr)
-                })
-                .collect()
-        };
-        let packed = cold_copies(opt.cold_bytes, pack, |p| p.bytes());
+        let (cols, packed) = pack_weights(
+            b,
+            (m, n, k),
+            variant.nr,
+            opt,
+            |sub, cols| f32_gemm::PackedB::new(k, cols, sub, cols, variant.nr),
+            |p| p.bytes(),
+        );
         GemmFloat {
             m,
             n,
@@ -197,20 +219,14 @@ impl GemmQ8 {
         let b: Vec<i8> = (0..k * n).map(|_| r.i8_in(lo, hi)).collect();
         let variant = qs8_gemm::best(isa, qs8_gemm::weights_reduced(&b), opt.full_range, n);
         let a: Vec<u8> = (0..m * k).map(|_| r.below(256) as u8).collect();
-        let cols = if m == 1 {
-            split(n, opt.threads, variant.nr)
-        } else {
-            std::iter::once(0..n).collect()
-        };
-        let pack = || {
-            cols.iter()
-                .map(|cr| {
-                    let sub = column_block(&b, k, n, cr);
-                    qs8_gemm::PackedQB::new(k, cr.len(), &sub, cr.len(), &variant)
-                })
-                .collect()
-        };
-        let packed = cold_copies(opt.cold_bytes, pack, |p| p.bytes());
+        let (cols, packed) = pack_weights(
+            &b,
+            (m, n, k),
+            variant.nr,
+            opt,
+            |sub, cols| qs8_gemm::PackedQB::new(k, cols, sub, cols, &variant),
+            |p| p.bytes(),
+        );
         let requant = Requant::from_scale(1.0 / ((k as f64).sqrt() * 64.0), 128);
         GemmQ8 {
             m,
