@@ -71,6 +71,12 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
         ));
     }
     remove_orphans(out, state.last_seq)?;
+    // `source` has any password redacted.
+    tracing::debug!(
+        source,
+        from_seq = state.last_seq,
+        "export: reading the store"
+    );
 
     let mut writer = DatasetWriter::new(out);
     let mut sum = ExportSummary {
@@ -102,6 +108,7 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
             }
         }
         since = last;
+        tracing::trace!(reports = sum.reports, seq = last, "export: page written");
         progress(sum.reports);
     }
     writer
@@ -109,6 +116,12 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
         .map_err(|e| format!("writing Parquet: {e}"))?;
     sum.files = writer.files;
     sum.to_seq = since;
+    tracing::debug!(
+        reports = sum.reports,
+        files = sum.files,
+        to_seq = since,
+        "export: done"
+    );
     let tmp = out.join(format!(".{STATE}.tmp"));
     let text = serde_json::to_vec_pretty(&State {
         source,

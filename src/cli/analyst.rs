@@ -139,6 +139,12 @@ pub fn build(dir: &Path, source: &str, out: &Path) -> Result<String, String> {
     let timings = std::env::var_os("FLEETSCOPE_TIMINGS").is_some();
     let t0 = Instant::now();
     let step = |what: &str| {
+        tracing::debug!(
+            stage = what,
+            secs = t0.elapsed().as_secs_f64(),
+            peak_rss_mb = peak_rss_mb(),
+            "report"
+        );
         if timings {
             eprintln!(
                 "{:7.2} s  peak RSS {:>6} MB  {what}",

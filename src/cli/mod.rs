@@ -1,8 +1,10 @@
-//! The `fleetscope` command line: argument parsing (clap) and dispatch to the rooms
-//! that do the work. Host only.
+//! The `fleetscope` command line: argument parsing (clap), logging (`logs`), and
+//! dispatch to the rooms that do the work; the probe's subcommands go to the probe's
+//! own parser. Host only.
 
 mod analyst;
 mod demo;
+mod logs;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -19,6 +21,12 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More detail in the logs on stderr (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only warnings and errors in the logs.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
@@ -192,6 +200,7 @@ fn probe_subcommand(name: &str, rest: ProbeArgs) -> ExitCode {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    logs::init(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Identify(a) => return probe_subcommand("identify", a),
         Command::Probe(a) => return probe_subcommand("probe", a),

@@ -74,6 +74,32 @@ fn refuse(
     resp
 }
 
+/// One log event per request: its id (a counter of this process), method, route (the
+/// matched pattern, not the path: ids stay out of the logs), status and latency.
+/// Debug level (`-v`), and warn for a 5xx. Headers are never logged, so neither is a
+/// token.
+pub async fn log_request(req: Request, next: Next) -> Response {
+    static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let (status, ms) = (
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1e3,
+    );
+    if resp.status().is_server_error() {
+        tracing::warn!(id, %method, route, status, ms, "request");
+    } else {
+        tracing::debug!(id, %method, route, status, ms, "request");
+    }
+    resp
+}
+
 /// Routes that take reports: a request without the ingest token gets 401 before
 /// anything of its body is read.
 pub async fn require_ingest(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {

@@ -167,8 +167,8 @@ impl Ingest {
 /// commit. Ends when the last sender (the Ingest) is gone.
 fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>, metrics: &Metrics) {
     if let Err(e) = super::set_thread_nice(WRITER_NICE) {
-        eprintln!(
-            "note: the storage writer runs at normal priority ({e}); with CAP_SYS_NICE it runs ahead of the request handlers"
+        tracing::info!(
+            "the storage writer runs at normal priority ({e}); with CAP_SYS_NICE it runs ahead of the request handlers"
         );
     }
     let mut last_start = Instant::now();

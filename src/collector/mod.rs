@@ -12,7 +12,7 @@ pub use http::App;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
 use std::net::SocketAddr;
@@ -88,6 +88,7 @@ pub fn router(app: Arc<App>, limits: &Limits) -> Router {
         .merge(read)
         .route("/healthz", get(http::healthz))
         .route("/metrics", get(http::metrics))
+        .route_layer(from_fn(http::log_request))
         .with_state(app)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -119,7 +120,7 @@ fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Toke
     } else {
         Token::generate(&path)?
     };
-    eprintln!(
+    tracing::info!(
         "{kind} token: {} (pass --{kind}-token-file to choose your own)",
         path.display()
     );
@@ -136,7 +137,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), String> {
         let listener = bind(&cfg.listen).await?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue)?;
-        eprintln!(
+        tracing::info!(
             "fleetscope collector listening on http://{local} (store {})",
             cfg.db
         );

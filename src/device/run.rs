@@ -220,7 +220,21 @@ pub fn run_device(
             cooldown_waited_s: (waited * 10.0).round() / 10.0,
             start_temp_c: super::hottest_temp(adb, serial),
         };
+        tracing::info!(serial, run = index, "run started");
+        let started = std::time::Instant::now();
         let outcome = one_run(adb, serial, opt, &prepared, conditions, note);
+        let secs = started.elapsed().as_secs_f64();
+        match &outcome {
+            Outcome::Complete { results, .. } => {
+                tracing::info!(serial, run = index, results, secs, "run complete")
+            }
+            Outcome::Partial {
+                results, reason, ..
+            } => {
+                tracing::warn!(serial, run = index, results, secs, reason, "run partial")
+            }
+            Outcome::Failed { reason } => tracing::warn!(serial, run = index, reason, "run failed"),
+        }
         let complete = matches!(outcome, Outcome::Complete { .. });
         outcomes.push(outcome);
         if !complete {

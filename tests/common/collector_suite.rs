@@ -593,6 +593,32 @@ pub fn hostile_inputs_are_refused_and_change_nothing(b: &Backend) {
         "{} hostile cases refused, store unchanged at {before}",
         cases.len()
     );
+    // Each request is logged with its route and status, and no secret ever is: the
+    // hostile cases send both tokens, right and wrong.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let logged = || {
+        let logs = c.logs();
+        let n = logs.iter().filter(|l| l.contains(" request ")).count();
+        (logs, n)
+    };
+    while logged().1 < cases.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (logs, n) = logged();
+    assert!(
+        n >= cases.len(),
+        "{n} request lines for {} requests",
+        cases.len()
+    );
+    assert!(logs
+        .iter()
+        .any(|l| l.contains("route=\"/v1/reports\" status=413")));
+    for line in &logs {
+        assert!(
+            !line.contains(INGEST) && !line.contains(READ),
+            "a token in the logs: {line}"
+        );
+    }
 }
 
 /// POST `reports` as one NDJSON batch.

@@ -107,6 +107,8 @@ pub struct Collector {
     pub dir: std::path::PathBuf,
     pub db: String,
     child: Child,
+    /// Every line the collector wrote to stderr (it runs with `-vv`).
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Which backend a test suite runs against.
@@ -154,7 +156,7 @@ impl Collector {
     pub fn start_in(dir: std::path::PathBuf, db: &str, extra: &[&str]) -> Collector {
         let db = db.to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+            .args(["-vv", "serve", "--listen", "127.0.0.1:0", "--db", &db])
             .arg("--ingest-token-file")
             .arg(dir.join("ingest.tok"))
             .arg("--read-token-file")
@@ -165,22 +167,31 @@ impl Collector {
             .expect("start fleetscope serve");
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let addr = loop {
             let line = lines
                 .next()
                 .expect("collector exited before listening")
                 .unwrap();
+            logs.lock().unwrap().push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_string();
             }
         };
-        std::thread::spawn(move || lines.for_each(drop));
+        let kept = std::sync::Arc::clone(&logs);
+        std::thread::spawn(move || lines.for_each(|l| kept.lock().unwrap().extend(l.ok())));
         Collector {
             addr,
             dir,
             db,
             child,
+            logs,
         }
+    }
+
+    /// What the collector has logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn post(&self, body: &[u8], extra_headers: &str) -> Response {
