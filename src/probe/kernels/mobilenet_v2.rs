@@ -4,8 +4,10 @@
 //! global average pooling and the 1000-way classifier. Weights are drawn from a fixed
 //! seed: the network measures speed, not accuracy. About 300 M multiply-adds.
 
-use super::conv::{self, DwVariant};
+use super::dwconv_variant::DwVariant;
 use super::qs8_gemm::{self, Requant};
+use super::window::out_size;
+use super::{f32_conv3x3, f32_dwconv, qs8_conv3x3, qs8_dwconv};
 use super::{f32_gemm, Isa};
 use crate::util::Rng;
 
@@ -45,7 +47,7 @@ fn blocks() -> Vec<Block> {
                 cout: c,
                 stride,
             });
-            h = conv::out_size(h, stride);
+            h = out_size(h, stride);
             cin = c;
         }
     }
@@ -57,7 +59,7 @@ pub fn ops() -> u64 {
     let stem = 112 * 112 * 32 * 27;
     let mut macs = stem;
     for b in blocks() {
-        let ho = conv::out_size(b.h, b.stride);
+        let ho = out_size(b.h, b.stride);
         if b.hidden != b.cin {
             macs += b.h * b.h * b.cin * b.hidden;
         }
@@ -85,7 +87,7 @@ struct BlockF32 {
 pub struct MobileNetV2F32 {
     gemm: f32_gemm::Variant,
     dw: DwVariant,
-    stem: conv::Conv3x3F32,
+    stem: f32_conv3x3::Conv3x3F32,
     blocks: Vec<BlockF32>,
     head: f32_gemm::PackedB,
     fc: f32_gemm::PackedB,
@@ -105,7 +107,7 @@ impl MobileNetV2F32 {
             f32_gemm::PackedB::new(k, n, &weights(r, k * n, k), n, gemm.nr)
         };
         let stem_w = weights(&mut r, 27 * 32, 27);
-        let stem = conv::Conv3x3F32::new(isa, INPUT, INPUT, 3, 32, 2, &stem_w, &[0.0; 32]);
+        let stem = f32_conv3x3::Conv3x3F32::new(isa, INPUT, INPUT, 3, 32, 2, &stem_w, &[0.0; 32]);
         let blocks = blocks()
             .into_iter()
             .map(|b| BlockF32 {
@@ -141,7 +143,7 @@ impl MobileNetV2F32 {
         relu6(&mut x[..112 * 112 * 32]);
         for blk in &self.blocks {
             let b = blk.b;
-            let (hw, ho) = (b.h * b.h, conv::out_size(b.h, b.stride));
+            let (hw, ho) = (b.h * b.h, out_size(b.h, b.stride));
             // x holds the block input; expand into y (or use x), depthwise into z, project into y.
             let hidden: &[f32] = match &blk.expand {
                 Some(w) => {
@@ -159,7 +161,7 @@ impl MobileNetV2F32 {
                 }
                 None => &x[..hw * b.cin],
             };
-            conv::dwconv3x3_f32(
+            f32_dwconv::dwconv3x3_f32(
                 self.dw,
                 b.h,
                 b.h,
@@ -221,7 +223,7 @@ struct BlockQ8 {
 pub struct MobileNetV2Q8 {
     gemm: qs8_gemm::Variant,
     dw: DwVariant,
-    stem: conv::Conv3x3Q8,
+    stem: qs8_conv3x3::Conv3x3Q8,
     blocks: Vec<BlockQ8>,
     head: qs8_gemm::PackedQB,
     fc: qs8_gemm::PackedQB,
@@ -248,7 +250,7 @@ impl MobileNetV2Q8 {
             qs8_gemm::PackedQB::new(k, n, &qweights(r, k * n), n, &gemm)
         };
         let stem_w = qweights(&mut r, 27 * 32);
-        let stem = conv::Conv3x3Q8::new(
+        let stem = qs8_conv3x3::Conv3x3Q8::new(
             isa,
             INPUT,
             INPUT,
@@ -304,7 +306,7 @@ impl MobileNetV2Q8 {
         let mut x_zp = 0u8;
         for blk in &self.blocks {
             let b = blk.b;
-            let (hw, ho) = (b.h * b.h, conv::out_size(b.h, b.stride));
+            let (hw, ho) = (b.h * b.h, out_size(b.h, b.stride));
             let (hidden, hidden_zp): (&[u8], u8) = match &blk.expand {
                 Some(w) => {
                     let q = qs8_gemm::QParams {
@@ -327,7 +329,7 @@ impl MobileNetV2Q8 {
                 None => (&x[..hw * b.cin], x_zp),
             };
             let dw_bias = vec![0i32; b.hidden];
-            conv::dwconv3x3_q8(
+            qs8_dwconv::dwconv3x3_q8(
                 self.dw,
                 b.h,
                 b.h,

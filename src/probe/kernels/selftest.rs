@@ -2,8 +2,10 @@
 //! shapes, odd sizes and edge tiles included. `cargo test` runs it, and so does
 //! `fleetscope-probe selftest` on a device or under qemu for each emulated CPU.
 
-use super::conv::{self, reference as conv_ref, DwVariant};
+use super::dwconv_variant::DwVariant;
 use super::f16_gemm::{self, f16};
+use super::window::out_size;
+use super::{f32_conv3x3, f32_dwconv, qs8_conv3x3, qs8_dwconv};
 use super::{f32_gemm, qs8_gemm, Isa};
 use crate::util::Rng;
 
@@ -170,7 +172,7 @@ fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
             1 + r.below(40) as usize,
             1 + case % 2,
         );
-        let (ho, wo) = (conv::out_size(h, stride), conv::out_size(w, stride));
+        let (ho, wo) = (out_size(h, stride), out_size(w, stride));
         let shape = format!("h={h} w={w} cin={cin} cout={cout} stride={stride}");
         let tol = 1e-6 + (9 * cin) as f32 * 2.5e-7;
         // f32 dense and depthwise.
@@ -178,8 +180,9 @@ fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
         let wt: Vec<f32> = (0..9 * cin * cout).map(|_| r.f32()).collect();
         let bias: Vec<f32> = (0..cout.max(cin)).map(|_| r.f32()).collect();
         let mut want = vec![0f32; ho * wo * cout];
-        conv_ref::conv3x3_f32(h, w, cin, cout, stride, &x, &wt, &bias, &mut want);
-        let mut layer = conv::Conv3x3F32::new(isa, h, w, cin, cout, stride, &wt, &bias[..cout]);
+        f32_conv3x3::reference::conv3x3_f32(h, w, cin, cout, stride, &x, &wt, &bias, &mut want);
+        let mut layer =
+            f32_conv3x3::Conv3x3F32::new(isa, h, w, cin, cout, stride, &wt, &bias[..cout]);
         let mut got = vec![f32::NAN; ho * wo * cout];
         layer.run(&x, &mut got);
         let worst = got
@@ -195,10 +198,10 @@ fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
         });
         let dwt: Vec<f32> = (0..9 * cin).map(|_| r.f32()).collect();
         let mut want = vec![0f32; ho * wo * cin];
-        conv_ref::dwconv3x3_f32(h, w, cin, stride, &x, &dwt, &bias, &mut want);
+        f32_dwconv::reference::dwconv3x3_f32(h, w, cin, stride, &x, &dwt, &bias, &mut want);
         for &v in &dw_variants {
             let mut got = vec![f32::NAN; ho * wo * cin];
-            conv::dwconv3x3_f32(v, h, w, cin, stride, &x, &dwt, &bias, &mut got);
+            f32_dwconv::dwconv3x3_f32(v, h, w, cin, stride, &x, &dwt, &bias, &mut got);
             let worst = got
                 .iter()
                 .zip(&want)
@@ -221,9 +224,11 @@ fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
         let rq =
             qs8_gemm::Requant::from_scale(1.0 / (256.0 + r.below(2000) as f64), r.below(256) as u8);
         let mut want = vec![0u8; ho * wo * cout];
-        conv_ref::conv3x3_q8(h, w, cin, cout, stride, &xq, zp, &wq, &bq, &rq, &mut want);
+        qs8_conv3x3::reference::conv3x3_q8(
+            h, w, cin, cout, stride, &xq, zp, &wq, &bq, &rq, &mut want,
+        );
         let mut layer =
-            conv::Conv3x3Q8::new(isa, h, w, cin, cout, stride, &wq, &bq[..cout], zp, rq);
+            qs8_conv3x3::Conv3x3Q8::new(isa, h, w, cin, cout, stride, &wq, &bq[..cout], zp, rq);
         let mut got = vec![0u8; ho * wo * cout];
         layer.run(&xq, &mut got);
         let bad = got.iter().zip(&want).filter(|(g, w)| g != w).count();
@@ -236,10 +241,10 @@ fn convolutions(isa: &Isa, cases: usize, seed: u64) -> Vec<Outcome> {
         let dq: Vec<i8> = (0..9 * cin).map(|_| r.i8_in(-128, 127)).collect();
         let dq16: Vec<i16> = dq.iter().map(|&v| i16::from(v)).collect();
         let mut want = vec![0u8; ho * wo * cin];
-        conv_ref::dwconv3x3_q8(h, w, cin, stride, &xq, zp, &dq, &bq, &rq, &mut want);
+        qs8_dwconv::reference::dwconv3x3_q8(h, w, cin, stride, &xq, zp, &dq, &bq, &rq, &mut want);
         for &v in &dw_variants {
             let mut got = vec![0u8; ho * wo * cin];
-            conv::dwconv3x3_q8(
+            qs8_dwconv::dwconv3x3_q8(
                 v,
                 h,
                 w,

@@ -5,7 +5,7 @@ use super::super::workload::{dim, Options, Skip, Workload};
 use super::gemm::{GemmFloat, GemmQ8};
 use super::{dim_or_1, Family, Figure, Int8Gain, Model, Role, Shape};
 use crate::probe::bench::Pool;
-use crate::probe::kernels::conv;
+use crate::probe::kernels::window::{im2col, out_size};
 use crate::probe::kernels::{f32_gemm, Isa};
 use crate::schema::Dtype;
 use crate::util::Rng;
@@ -108,7 +108,7 @@ impl Conv3x3Work {
         opt: Options,
         r: &mut Rng,
     ) -> Self {
-        let rows = conv::out_size(h, stride) * conv::out_size(w, stride);
+        let rows = out_size(h, stride) * out_size(w, stride);
         let inner = match dtype {
             Dtype::F32 => ConvKind::F32 {
                 gemm: {
@@ -136,8 +136,8 @@ impl Conv3x3Work {
 
 impl Workload for Conv3x3Work {
     fn ops(&self) -> u64 {
-        2 * (conv::out_size(self.h, self.stride)
-            * conv::out_size(self.w, self.stride)
+        2 * (out_size(self.h, self.stride)
+            * out_size(self.w, self.stride)
             * self.cout
             * 9
             * self.cin) as u64
@@ -153,11 +153,11 @@ impl Workload for Conv3x3Work {
         // Padding is zero: 0.0, or the activations' zero point.
         match &mut self.inner {
             ConvKind::F32 { gemm, input } => {
-                conv::im2col(h, w, cin, s, input, 0.0, &mut gemm.a);
+                im2col(h, w, cin, s, input, 0.0, &mut gemm.a);
                 gemm.run(pool);
             }
             ConvKind::Q8 { gemm, input } => {
-                conv::im2col(h, w, cin, s, input, 128, &mut gemm.a);
+                im2col(h, w, cin, s, input, 128, &mut gemm.a);
                 gemm.run(pool);
             }
         }

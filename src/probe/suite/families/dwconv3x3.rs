@@ -5,9 +5,11 @@
 use super::super::workload::{chunks_at, dim, par_chunks, split, Options, Skip, Workload};
 use super::{dim_or_1, Family, Int8Gain, Model, Role, Shape};
 use crate::probe::bench::Pool;
-use crate::probe::kernels::conv::{self, DwVariant};
+use crate::probe::kernels::dwconv_variant::DwVariant;
 use crate::probe::kernels::qs8_gemm::Requant;
+use crate::probe::kernels::window::out_size;
 use crate::probe::kernels::Isa;
+use crate::probe::kernels::{f32_dwconv, qs8_dwconv};
 use crate::schema::Dtype;
 use crate::util::Rng;
 
@@ -87,7 +89,7 @@ impl DwConv {
         stride: usize,
         r: &mut Rng,
     ) -> Self {
-        let out = conv::out_size(h, stride) * conv::out_size(w, stride) * c;
+        let out = out_size(h, stride) * out_size(w, stride) * c;
         let f = dtype == Dtype::F32;
         DwConv {
             v: DwVariant::best(isa),
@@ -126,8 +128,7 @@ impl DwConv {
 
 impl Workload for DwConv {
     fn ops(&self) -> u64 {
-        2 * (conv::out_size(self.h, self.stride) * conv::out_size(self.w, self.stride) * self.c * 9)
-            as u64
+        2 * (out_size(self.h, self.stride) * out_size(self.w, self.stride) * self.c * 9) as u64
     }
     fn path(&self) -> String {
         self.v.name(if self.dtype == Dtype::F32 {
@@ -138,18 +139,30 @@ impl Workload for DwConv {
     }
     fn run(&mut self, pool: &Pool) {
         let (h, w, c, s, v) = (self.h, self.w, self.c, self.stride, self.v);
-        let rows = split(conv::out_size(h, s), pool.threads(), 1);
-        let row_len = conv::out_size(w, s) * c;
+        let rows = split(out_size(h, s), pool.threads(), 1);
+        let row_len = out_size(w, s) * c;
         if self.dtype == Dtype::F32 {
             let (x, wt, b) = (&self.xf, &self.wf, &self.bf);
             par_chunks(pool, chunks_at(&mut self.of, &rows, row_len), |t, o| {
-                conv::dwconv3x3_f32_rows(v, h, w, c, s, x, wt, b, o, rows[t].start, rows[t].end)
+                f32_dwconv::dwconv3x3_f32_rows(
+                    v,
+                    h,
+                    w,
+                    c,
+                    s,
+                    x,
+                    wt,
+                    b,
+                    o,
+                    rows[t].start,
+                    rows[t].end,
+                )
             });
         } else {
             let rq = Requant::from_scale(1.0 / 3000.0, 128);
             let (x, wt, b) = (&self.xq, &self.wq, &self.bq);
             par_chunks(pool, chunks_at(&mut self.oq, &rows, row_len), |t, o| {
-                conv::dwconv3x3_q8_rows(
+                qs8_dwconv::dwconv3x3_q8_rows(
                     v,
                     h,
                     w,
