@@ -4,12 +4,15 @@
 //! records it as skipped, since f16 storage with f32 arithmetic would measure f32.
 //! Packing and the tile driver are the f32 GEMM's, over [`f16`] elements.
 
+mod config;
 #[cfg(target_arch = "aarch64")]
 #[path = "8x16_neonfp16.rs"]
 mod neonfp16_8x16;
 pub mod reference;
 
 use super::f32_gemm;
+pub use config::{best, variants};
+
 use super::isa::Isa;
 pub use half::f16;
 
@@ -19,22 +22,3 @@ pub use f32_gemm::{gemm, gemm_rows};
 
 /// Why a CPU has no f16 GEMM: the skip reason the suite records.
 pub const UNSUPPORTED: &str = "no half-precision arithmetic on this CPU (needs the aarch64 FP16 extension, asimdhp); f16 storage with f32 arithmetic would measure f32";
-
-/// Every variant built for this target, fastest first (none off aarch64).
-pub fn variants() -> Vec<Variant> {
-    Vec::from([
-        #[cfg(target_arch = "aarch64")]
-        Variant {
-            name: "f16-gemm-8x16-neonfp16",
-            mr: neonfp16_8x16::MR,
-            nr: neonfp16_8x16::NR,
-            ukernel: neonfp16_8x16::ukernel,
-            supported: |i| i.neon && i.fp16,
-        },
-    ])
-}
-
-/// The fastest variant this CPU supports, if it has half-precision arithmetic.
-pub fn best(isa: &Isa) -> Option<Variant> {
-    variants().into_iter().find(|v| v.supported(isa))
-}

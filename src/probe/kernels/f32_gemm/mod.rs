@@ -9,12 +9,15 @@ mod avx2_6x16;
 #[cfg(target_arch = "x86_64")]
 #[path = "8x32_avx512.rs"]
 mod avx512_8x32;
+mod config;
 #[cfg(target_arch = "aarch64")]
 #[path = "8x8_neon.rs"]
 mod neon_8x8;
 pub mod reference;
 #[path = "4x8_scalar.rs"]
 mod scalar_4x8;
+
+pub use config::{best, variants};
 
 use super::isa::Isa;
 
@@ -42,52 +45,6 @@ impl<T> Variant<T> {
     pub fn supported(&self, isa: &Isa) -> bool {
         (self.supported)(isa)
     }
-}
-
-/// Every variant built for this target, fastest first.
-pub fn variants() -> Vec<Variant> {
-    Vec::from([
-        #[cfg(target_arch = "x86_64")]
-        Variant {
-            name: "f32-gemm-8x32-avx512",
-            mr: avx512_8x32::MR,
-            nr: avx512_8x32::NR,
-            ukernel: avx512_8x32::ukernel,
-            supported: |i| i.avx512f,
-        },
-        #[cfg(target_arch = "x86_64")]
-        Variant {
-            name: "f32-gemm-6x16-avx2",
-            mr: avx2_6x16::MR,
-            nr: avx2_6x16::NR,
-            ukernel: avx2_6x16::ukernel,
-            supported: |i| i.avx2_fma,
-        },
-        #[cfg(target_arch = "aarch64")]
-        Variant {
-            name: "f32-gemm-8x8-neon",
-            mr: neon_8x8::MR,
-            nr: neon_8x8::NR,
-            ukernel: neon_8x8::ukernel,
-            supported: |i| i.neon,
-        },
-        Variant {
-            name: "f32-gemm-4x8-scalar",
-            mr: scalar_4x8::MR,
-            nr: scalar_4x8::NR,
-            ukernel: scalar_4x8::ukernel,
-            supported: |_| true,
-        },
-    ])
-}
-
-/// The fastest variant this CPU supports (or the named one).
-pub fn best(isa: &Isa) -> Variant {
-    let all = variants();
-    all.iter()
-        .copied()
-        .find(|v| v.supported(isa))
-        .unwrap_or(all[all.len() - 1])
 }
 
 /// B (`k x n`) repacked into `nr`-wide column panels, zero-padded: one panel is
