@@ -12,6 +12,7 @@ use super::commands::{
     bench_command, identify_command, probe_command, selftest_command, BenchArgs, Target,
 };
 use super::suite::{default_shape, families, Progress, RunOptions, StreamResults};
+use super::ProbeError;
 use crate::schema::Dtype;
 use std::ffi::OsString;
 
@@ -100,7 +101,14 @@ pub fn is_probe_command(name: &str) -> bool {
 }
 
 /// Parse `args` (the subcommand name first). Errors are usage errors (exit status 2).
-pub fn parse(bin: &str, args: impl IntoIterator<Item = OsString>) -> Result<ProbeCommand, String> {
+pub fn parse(
+    bin: &str,
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<ProbeCommand, ProbeError> {
+    parse_args(bin, args).map_err(ProbeError::Usage)
+}
+
+fn parse_args(bin: &str, args: impl IntoIterator<Item = OsString>) -> Result<ProbeCommand, String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_args(args);
     let err = |e: lexopt::Error| e.to_string();
@@ -252,8 +260,8 @@ pub fn execute(bin: &str, command: ProbeCommand, progress: &mut dyn Progress) ->
         }
         ProbeCommand::Bench { args, json } => bench_command(&args, json),
         ProbeCommand::Selftest => match selftest_command() {
-            Ok(text) => Ok(text),
-            Err(report) => {
+            (text, true) => Ok(text),
+            (report, false) => {
                 print!("{report}");
                 eprintln!("{bin}: a kernel variant failed its self-test (see above)");
                 return EXIT_FINDING;
@@ -313,13 +321,21 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let e = parse("p", args(&["identify", "--bogus"])).unwrap_err();
+        let e = parse("p", args(&["identify", "--bogus"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--bogus") && e.contains("p identify"), "{e}");
-        let e = parse("p", args(&["probe", "--stream-results"])).unwrap_err();
+        let e = parse("p", args(&["probe", "--stream-results"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs --out FILE"), "{e}");
-        let e = parse("p", args(&["bench", "gemm", "--m", "many"])).unwrap_err();
+        let e = parse("p", args(&["bench", "gemm", "--m", "many"]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("whole number"), "{e}");
-        let e = parse("p", args(&["bench", "gemm", "--cin", "3"])).unwrap_err();
+        let e = parse("p", args(&["bench", "gemm", "--cin", "3"]))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("gemm has no such dimension (it takes --k, --m, --n)"),
             "{e}"

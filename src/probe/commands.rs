@@ -5,6 +5,7 @@ use super::bench::{self, Plan, Pool};
 use super::identify::{identify, load_fixture, summary, Sysroot};
 use super::kernels::{selftest, Isa};
 use super::suite::{self, Progress, RunOptions, WorkloadOptions};
+use super::ProbeError;
 use crate::schema::{Dtype, KernelResult};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,14 +19,14 @@ pub enum Target {
     Sysroot(PathBuf),
 }
 
-/// `identify`: the text to print, or an error message for stderr (exit status 2).
-pub fn identify_command(target: &Target, json: bool) -> Result<String, String> {
+/// `identify`: the text to print.
+pub fn identify_command(target: &Target, json: bool) -> Result<String, ProbeError> {
     let sys = match target {
         Target::Live => Sysroot::live(),
         Target::Fixture(path) => load_fixture(path)?,
         Target::Sysroot(dir) => {
             if !dir.is_dir() {
-                return Err(format!("--sysroot {}: not a directory; pass a folder holding proc/ and sys/ as captured from a device", dir.display()));
+                return Err(ProbeError::Usage(format!("--sysroot {}: not a directory; pass a folder holding proc/ and sys/ as captured from a device", dir.display())));
             }
             Sysroot::dir(dir)
         }
@@ -34,7 +35,7 @@ pub fn identify_command(target: &Target, json: bool) -> Result<String, String> {
     if json {
         serde_json::to_string_pretty(&id)
             .map(|s| s + "\n")
-            .map_err(|e| format!("cannot encode the result as JSON: {e}"))
+            .map_err(|e| ProbeError::Internal(format!("cannot encode the result as JSON: {e}")))
     } else {
         Ok(summary(&id))
     }
@@ -47,22 +48,24 @@ pub fn probe_command(
     out: &str,
     opt: RunOptions,
     progress: &mut dyn Progress,
-) -> Result<String, String> {
+) -> Result<String, ProbeError> {
     let (suite, suite_ref) = suite::load(suite_spec)?;
-    let report = suite::run_suite(&suite, suite_ref, &Sysroot::live(), opt, progress)
-        .map_err(|e| e.to_string())?;
+    let report = suite::run_suite(&suite, suite_ref, &Sysroot::live(), opt, progress)?;
     let json = serde_json::to_string_pretty(&report)
-        .map_err(|e| format!("cannot encode the report: {e}"))?;
+        .map_err(|e| ProbeError::Internal(format!("cannot encode the report: {e}")))?;
     // Never hand out a report the collector would refuse.
     crate::schema::parse_report(json.as_bytes())
-        .map_err(|e| format!("internal error: the report fails its own schema ({e})"))?;
+        .map_err(|e| ProbeError::Internal(format!("the report fails its own schema ({e})")))?;
     if out == "-" {
         return Ok(json + "\n");
     }
     let tmp = format!("{out}.tmp");
     std::fs::write(&tmp, format!("{json}\n"))
         .and_then(|_| std::fs::rename(&tmp, out))
-        .map_err(|e| format!("cannot write the report to {out}: {e}"))?;
+        .map_err(|source| ProbeError::Write {
+            path: out.to_string(),
+            source,
+        })?;
     let measured = report
         .results
         .iter()
@@ -92,7 +95,7 @@ pub struct BenchArgs {
 }
 
 /// `bench`: one kernel, pinned to the fastest cluster's first `threads` CPUs.
-pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
+pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, ProbeError> {
     let isa = Isa::detect();
     let sys = Sysroot::live();
     let id = identify(&sys);
@@ -109,10 +112,10 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
     }
     let threads = args.threads.max(1);
     if threads > cpus.len() {
-        return Err(format!(
+        return Err(ProbeError::Usage(format!(
             "--threads {threads}: only {} CPUs are available here",
             cpus.len()
-        ));
+        )));
     }
     cpus.truncate(threads);
     let llc = id
@@ -129,7 +132,8 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
         full_range: args.full_range,
         i32_out: args.i32_out,
     };
-    let mut w = suite::build_workload(&args.kernel, args.dtype, &args.shape, &isa, opt)?;
+    let mut w = suite::build_workload(&args.kernel, args.dtype, &args.shape, &isa, opt)
+        .map_err(ProbeError::CannotRun)?;
     let pool = Pool::new(&cpus);
     let plan = Plan {
         warmup: 5,
@@ -148,12 +152,14 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
     };
     let ops = w.ops();
     bench::measure_case(&plan, &cpus, &sys, ops, || w.run(&pool), &mut result);
-    let stats = result.latency_us.ok_or("no samples were taken")?;
+    let stats = result
+        .latency_us
+        .ok_or_else(|| ProbeError::CannotRun("no samples were taken".into()))?;
     let samples = result.samples.unwrap_or(0);
     if json {
         return serde_json::to_string(&result)
             .map(|s| s + "\n")
-            .map_err(|e| e.to_string());
+            .map_err(|e| ProbeError::Internal(format!("cannot encode the result: {e}")));
     }
     Ok(format!(
         "{} {:?} {:?} x{} on cpus {:?}\n  path   {}\n  {:.2} GOPS at p50   latency us: min {:.2}  p10 {:.2}  p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  (cv {:.3}, {} samples)\n",
@@ -162,9 +168,9 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, String> {
     ))
 }
 
-/// `selftest`: every kernel variant this CPU supports against its reference. The
-/// error carries the report when anything fails.
-pub fn selftest_command() -> Result<String, String> {
+/// `selftest`: every kernel variant this CPU supports against its reference: the
+/// report, and whether every case passed (a failure is a finding, not an error).
+pub fn selftest_command() -> (String, bool) {
     let isa = Isa::detect();
     let outcomes = selftest::run(&isa, 80, 2026);
     let mut by_variant: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -189,9 +195,5 @@ pub fn selftest_command() -> Result<String, String> {
         outcomes.len() - failed.len(),
         failed.len()
     );
-    if failed.is_empty() {
-        Ok(text)
-    } else {
-        Err(text)
-    }
+    (text, failed.is_empty())
 }

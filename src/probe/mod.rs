@@ -6,8 +6,10 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+mod error;
 pub mod identify;
 pub mod kernels;
 pub mod suite;
 
+pub use error::ProbeError;
 pub use identify::{identify, Sysroot};

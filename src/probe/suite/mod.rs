@@ -12,6 +12,7 @@ pub use runner::{run_suite, PlainProgress, Progress, RunOptions, StreamResults};
 pub use spec::{KernelSpec, Suite};
 pub use workload::{Options as WorkloadOptions, Workload};
 
+use crate::probe::ProbeError;
 use crate::schema::SuiteRef;
 use sha2::{Digest, Sha256};
 
@@ -19,13 +20,16 @@ const QUICK: &str = include_str!("../../../probes/quick.toml");
 const STANDARD: &str = include_str!("../../../probes/standard.toml");
 
 /// `quick`, `standard`, or a path to a suite file: the parsed suite and its reference.
-pub fn load(spec: &str) -> Result<(Suite, SuiteRef), String> {
+pub fn load(spec: &str) -> Result<(Suite, SuiteRef), ProbeError> {
     let (text, origin) = match spec {
         "quick" => (QUICK.to_string(), "quick (built in)".to_string()),
         "standard" => (STANDARD.to_string(), "standard (built in)".to_string()),
         path => (
-            std::fs::read_to_string(path).map_err(|e| {
-                format!("cannot read suite {path}: {e}; use quick, standard or a .toml file")
+            std::fs::read_to_string(path).map_err(|source| ProbeError::Read {
+                what: "suite",
+                path: path.into(),
+                source,
+                hint: "use quick, standard or a .toml file",
             })?,
             path.to_string(),
         ),
@@ -60,11 +64,12 @@ mod tests {
         assert!(standard.len() >= 8, "{standard:?}");
         assert!(super::load("/nonexistent.toml")
             .unwrap_err()
+            .to_string()
             .contains("cannot read suite"));
         let bad = super::Suite::parse(
             "id='x'\nversion='1'\n[[kernels]]\nfamily='fft'\ndtypes=['f32']\nshapes=[{}]\n",
             "t",
         );
-        assert!(bad.unwrap_err().contains("fft"));
+        assert!(bad.unwrap_err().to_string().contains("fft"));
     }
 }

@@ -1,5 +1,6 @@
 //! The suite file format (`probes/*.toml`).
 
+use crate::probe::ProbeError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -75,40 +76,46 @@ pub struct KernelSpec {
 
 impl Suite {
     /// Parse and check a suite; errors say what is wrong and where.
-    pub fn parse(text: &str, origin: &str) -> Result<Suite, String> {
-        let suite: Suite = toml::from_str(text).map_err(|e| format!("suite {origin}: {e}"))?;
+    pub fn parse(text: &str, origin: &str) -> Result<Suite, ProbeError> {
+        let bad = |problem: String| ProbeError::Suite {
+            origin: origin.to_string(),
+            problem,
+        };
+        let suite: Suite = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         for (i, k) in suite.kernels.iter().enumerate() {
             if super::families::get(&k.family).is_none() {
-                return Err(format!(
-                    "suite {origin}: kernels[{i}].family {:?} is not one of {}",
+                return Err(bad(format!(
+                    "kernels[{i}].family {:?} is not one of {}",
                     k.family,
                     super::families::names().join(", ")
-                ));
+                )));
             }
             for d in &k.dtypes {
                 if crate::schema::Dtype::parse(d).is_none() {
-                    return Err(format!(
-                        "suite {origin}: kernels[{i}].dtypes has {d:?}; use \"f32\", \"f16\" or \"i8\""
-                    ));
+                    return Err(bad(format!(
+                        "kernels[{i}].dtypes has {d:?}; use \"f32\", \"f16\" or \"i8\""
+                    )));
                 }
             }
             if k.shapes.is_empty() {
-                return Err(format!(
-                    "suite {origin}: kernels[{i}] ({}) has no shapes; use shapes = [{{}}] for none",
+                return Err(bad(format!(
+                    "kernels[{i}] ({}) has no shapes; use shapes = [{{}}] for none",
                     k.family
-                ));
+                )));
             }
         }
         for t in &suite.run.threads {
             if t != "cluster" && t.parse::<usize>().map_or(true, |n| n == 0) {
-                return Err(format!("suite {origin}: run.threads entry {t:?} must be a positive number or \"cluster\""));
+                return Err(bad(format!(
+                    "run.threads entry {t:?} must be a positive number or \"cluster\""
+                )));
             }
         }
         if !["all", "big", "little"].contains(&suite.run.clusters.as_str()) {
-            return Err(format!(
-                "suite {origin}: run.clusters must be all, big or little, not {:?}",
+            return Err(bad(format!(
+                "run.clusters must be all, big or little, not {:?}",
                 suite.run.clusters
-            ));
+            )));
         }
         Ok(suite)
     }
