@@ -139,10 +139,11 @@ fn a_version_1_database_migrates_without_losing_rows() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(rows.len(), 4, "{rows:?}");
+    // The old database's flattened rows are kept as they were; new reports add none
+    // (nothing reads them: the export and the API use the stored report).
+    assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0], (1, 0, "gemm".into(), None));
     assert_eq!(rows[1].3.as_deref(), Some("no dotprod on cortex-a53"));
-    assert_eq!((rows[2].0, rows[2].2.as_str()), (2, "gemm"));
     let raw: Vec<(String, i64)> = c
         .prepare("SELECT typeof(raw), length(raw) FROM reports ORDER BY seq")
         .unwrap()

@@ -1,5 +1,9 @@
-//! Storage behind one small trait: the raw report and its flattened rows, written in
-//! one transaction, acknowledged only after commit. SQLite is the embedded default.
+//! Storage behind one small trait: the raw report (the export and every reader use
+//! it) and its device's row, written in one transaction, acknowledged only after
+//! commit. SQLite is the embedded default. The `results` table of flattened rows
+//! stays for databases written before, but is no longer written: nothing read it,
+//! and it was 45 % of the writer's SQLite time per report
+//! (`scripts/measure-result-rows.py`).
 
 mod postgres;
 mod sqlite;
@@ -7,18 +11,17 @@ mod sqlite;
 pub use self::postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::schema::{Dtype, KernelResult, Report};
+use crate::schema::Report;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 
-/// A validated report ready to store: its canonical JSON and digest, the identity the
-/// `devices` table keeps, and its results already flattened into rows. All of it is
-/// built by the request handler, so the single writer only binds values.
+/// A validated report ready to store: its canonical JSON and digest, and the identity
+/// the `devices` table keeps. All of it is built by the request handler, so the
+/// single writer only binds values.
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub report_id: String,
     pub device: DeviceIdentity,
-    pub results: Vec<ResultRow>,
     pub canonical: String,
     /// The canonical JSON as a zstd frame, for a store that keeps reports compressed
     /// ([`Store::compresses_raw`]). Filled by the request handler, so the single
@@ -36,45 +39,6 @@ pub struct DeviceIdentity {
     pub soc_vendor: Option<String>,
     pub soc_chipset: Option<String>,
     pub soc_name: Option<String>,
-}
-
-/// One kernel measurement as the `results` table stores it.
-#[derive(Debug, Clone)]
-pub struct ResultRow {
-    pub kernel: String,
-    pub dtype: Option<&'static str>,
-    /// The shape as compact JSON, e.g. `{"k":32,"m":3136,"n":64}`.
-    pub shape: String,
-    pub threads: i32,
-    /// The CPUs as a JSON array, e.g. `[4,5,6,7]`.
-    pub cpus: String,
-    pub path: Option<String>,
-    pub gops: Option<f64>,
-    pub p50_us: Option<f64>,
-    pub p90_us: Option<f64>,
-    pub p99_us: Option<f64>,
-    pub cv: Option<f64>,
-    pub skipped: Option<String>,
-}
-
-impl ResultRow {
-    fn from_result(r: KernelResult) -> Self {
-        let l = r.latency_us;
-        ResultRow {
-            dtype: r.dtype.map(Dtype::as_str),
-            shape: serde_json::to_string(&r.shape).unwrap_or_default(),
-            threads: i32::try_from(r.threads).unwrap_or(i32::MAX),
-            cpus: serde_json::to_string(&r.cpus).unwrap_or_default(),
-            gops: r.gops,
-            p50_us: l.map(|l| l.p50),
-            p90_us: l.map(|l| l.p90),
-            p99_us: l.map(|l| l.p99),
-            cv: l.map(|l| l.cv),
-            kernel: r.kernel,
-            path: r.path,
-            skipped: r.skipped,
-        }
-    }
 }
 
 impl Incoming {
@@ -105,7 +69,6 @@ impl Incoming {
             report_id,
             device,
             soc,
-            results,
             ..
         } = report;
         Incoming {
@@ -118,7 +81,6 @@ impl Incoming {
                 soc_chipset: soc.chipset,
                 soc_name: soc.name,
             },
-            results: results.into_iter().map(ResultRow::from_result).collect(),
             canonical,
             compressed: None,
             sha256,

@@ -1,5 +1,6 @@
 //! The PostgreSQL schema: versioned migrations, run under an advisory lock so that
-//! nodes starting together migrate once.
+//! nodes starting together migrate once. The `results` table is kept for databases
+//! written before; reports are no longer flattened into it.
 
 use super::{err, StoreError};
 use postgres::Client;

@@ -4,7 +4,7 @@
 
 mod migrations;
 
-use super::{DeviceIdentity, DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
+use super::{DeviceIdentity, DeviceRow, Incoming, Outcome, Store, StoreError};
 use migrations::migrate;
 use postgres::{Client, NoTls};
 use std::sync::Mutex;
@@ -102,7 +102,6 @@ impl Store for PgStore {
                 });
             }
         }
-        insert_results(&mut tx, &stored)?;
         upsert_devices(&mut tx, &stored)?;
         tx.commit().map_err(err("commit"))?;
         Ok(outcomes)
@@ -155,59 +154,6 @@ impl Store for PgStore {
             .get(0);
         Ok(n as u64)
     }
-}
-
-/// Every result row of the newly stored reports in one INSERT (column arrays).
-fn insert_results(
-    tx: &mut postgres::Transaction,
-    stored: &[(&Incoming, i64)],
-) -> Result<(), StoreError> {
-    // One entry per result row: (seq, index within its report, the row).
-    let rows: Vec<(i64, i32, &ResultRow)> = stored
-        .iter()
-        .flat_map(|(inc, seq)| {
-            let seq = *seq;
-            inc.results
-                .iter()
-                .enumerate()
-                .map(move |(i, r)| (seq, i as i32, r))
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let text = |f: &dyn Fn(&ResultRow) -> Option<&str>| -> Vec<Option<&str>> {
-        rows.iter().map(|(_, _, r)| f(r)).collect()
-    };
-    let real = |f: &dyn Fn(&ResultRow) -> Option<f64>| -> Vec<Option<f64>> {
-        rows.iter().map(|(_, _, r)| f(r)).collect()
-    };
-    let seq: Vec<i64> = rows.iter().map(|(s, _, _)| *s).collect();
-    let idx: Vec<i32> = rows.iter().map(|(_, i, _)| *i).collect();
-    let threads: Vec<i32> = rows.iter().map(|(_, _, r)| r.threads).collect();
-    tx.execute(
-        "INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped)
-         SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
-                              $8::text[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::text[])",
-        &[
-            &seq,
-            &idx,
-            &text(&|r| Some(&r.kernel)),
-            &text(&|r| r.dtype),
-            &text(&|r| Some(&r.shape)),
-            &threads,
-            &text(&|r| Some(&r.cpus)),
-            &text(&|r| r.path.as_deref()),
-            &real(&|r| r.gops),
-            &real(&|r| r.p50_us),
-            &real(&|r| r.p90_us),
-            &real(&|r| r.p99_us),
-            &real(&|r| r.cv),
-            &text(&|r| r.skipped.as_deref()),
-        ],
-    )
-    .map_err(err("insert results"))?;
-    Ok(())
 }
 
 /// One upsert per device of the batch: its latest report's identity, how many reports

@@ -1,4 +1,5 @@
-//! The SQLite schema: versioned migrations, applied in order on open.
+//! The SQLite schema: versioned migrations, applied in order on open. The `results`
+//! table is kept for databases written before; reports are no longer flattened into it.
 
 use super::{err, StoreError};
 use rusqlite::Connection;

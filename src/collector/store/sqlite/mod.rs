@@ -11,7 +11,7 @@ mod checkpoint;
 mod migrations;
 pub(super) mod vfs;
 
-use super::{DeviceRow, Incoming, Outcome, ResultRow, Store, StoreError};
+use super::{DeviceRow, Incoming, Outcome, Store, StoreError};
 use checkpoint::Checkpointer;
 use migrations::migrate;
 use rusqlite::types::{Type, ValueRef};
@@ -119,38 +119,6 @@ fn raw_text(v: ValueRef<'_>) -> rusqlite::Result<String> {
     }
 }
 
-/// Rows per multi-row INSERT (14 parameters each, well under SQLite's limit).
-const RESULT_ROWS_PER_INSERT: usize = 64;
-
-/// One report's results, a multi-row INSERT per chunk: one statement instead of one
-/// per row, values bound by reference.
-fn insert_results(
-    tx: &rusqlite::Transaction,
-    seq: i64,
-    rows: &[ResultRow],
-) -> Result<(), StoreError> {
-    for (chunk_no, chunk) in rows.chunks(RESULT_ROWS_PER_INSERT).enumerate() {
-        let placeholders = vec!["(?,?,?,?,?,?,?,?,?,?,?,?,?,?)"; chunk.len()].join(",");
-        let sql = format!("INSERT INTO results (seq, idx, kernel, dtype, shape, threads, cpus, path, gops, p50_us, p90_us, p99_us, cv, skipped) VALUES {placeholders}");
-        let mut stmt = tx.prepare_cached(&sql).map_err(err("prepare results"))?;
-        let mut at = 1;
-        for (i, r) in chunk.iter().enumerate() {
-            let idx = (chunk_no * RESULT_ROWS_PER_INSERT + i) as i64;
-            let values: [&dyn ToSql; 14] = [
-                &seq, &idx, &r.kernel, &r.dtype, &r.shape, &r.threads, &r.cpus, &r.path, &r.gops,
-                &r.p50_us, &r.p90_us, &r.p99_us, &r.cv, &r.skipped,
-            ];
-            for v in values {
-                stmt.raw_bind_parameter(at, v)
-                    .map_err(err("bind results"))?;
-                at += 1;
-            }
-        }
-        stmt.raw_execute().map_err(err("insert results"))?;
-    }
-    Ok(())
-}
-
 impl Store for SqliteStore {
     fn insert_batch(&self, batch: &[Incoming]) -> Result<Vec<Outcome>, StoreError> {
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -195,7 +163,6 @@ impl Store for SqliteStore {
                 continue;
             }
             let seq = tx.last_insert_rowid();
-            insert_results(&tx, seq, &inc.results)?;
             let d = &inc.device;
             if let Some(hash) = &d.device_hash {
                 tx.prepare_cached(
