@@ -71,11 +71,9 @@ impl<T: Copy + Default> Geometry<T> {
     pub fn rows(&self) -> usize {
         out_size(self.h, self.stride) * out_size(self.w, self.stride)
     }
-    pub fn out_len(&self) -> usize {
-        self.rows() * self.cout
-    }
-    pub fn ops(&self) -> u64 {
-        2 * (self.out_len() * 9 * self.cin) as u64
+    /// The GEMM over the im2col rows: (rows, depth, columns).
+    pub fn gemm_dims(&self) -> (usize, usize, usize) {
+        (self.rows(), 9 * self.cin, self.cout)
     }
     /// im2col of `input` (out-of-image taps get `pad`): the GEMM's left-hand side.
     pub fn im2col(&mut self, input: &[T], pad: T) -> &[T] {

@@ -39,20 +39,8 @@ impl Conv3x3F32 {
         }
     }
 
-    pub fn out_len(&self) -> usize {
-        self.geometry.out_len()
-    }
-
-    pub fn ops(&self) -> u64 {
-        self.geometry.ops()
-    }
-
     pub fn run(&mut self, input: &[f32], out: &mut [f32]) {
-        let (rows, k, cout) = (
-            self.geometry.rows(),
-            9 * self.geometry.cin,
-            self.geometry.cout,
-        );
+        let (rows, k, cout) = self.geometry.gemm_dims();
         let cols = self.geometry.im2col(input, 0.0);
         f32_gemm::gemm(&self.variant, rows, cols, k, &self.weights, out, cout);
         if !self.bias.is_empty() {

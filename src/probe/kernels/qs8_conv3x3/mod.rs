@@ -44,20 +44,8 @@ impl Conv3x3Q8 {
         }
     }
 
-    pub fn out_len(&self) -> usize {
-        self.geometry.out_len()
-    }
-
-    pub fn ops(&self) -> u64 {
-        self.geometry.ops()
-    }
-
     pub fn run(&mut self, input: &[u8], out: &mut [u8]) {
-        let (rows, k, cout) = (
-            self.geometry.rows(),
-            9 * self.geometry.cin,
-            self.geometry.cout,
-        );
+        let (rows, k, cout) = self.geometry.gemm_dims();
         let q = qs8_gemm::QParams {
             a_zero_point: self.a_zero_point,
             bias: &self.bias,
