@@ -1,5 +1,7 @@
-//! The host side of adb: find the attached devices, describe them, and (next) push,
-//! run and pull the probe on each. Drives the real `adb` client. Host only.
+//! The host side of adb: find the attached devices and describe them (`adb`), and
+//! run the probe on each (`run`: a lock per device, the probe for its ABI pushed, the
+//! suite run with its results streamed back, the report pulled, saved and uploaded).
+//! Drives the real `adb` client. Host only.
 
 mod adb;
 mod run;
