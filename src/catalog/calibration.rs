@@ -4,6 +4,20 @@
 //! The report prints the targets beside a fleet's own numbers. Host only.
 
 use serde::Deserialize;
+
+/// An embedded fact table that does not parse or check: a bug in this build.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{problem} ({file} is built into this fleetscope: report it as a bug)")]
+    Malformed { file: &'static str, problem: String },
+}
+
+/// For rooms whose errors are still text.
+impl From<CatalogError> for String {
+    fn from(e: CatalogError) -> String {
+        e.to_string()
+    }
+}
 use std::sync::OnceLock;
 
 const TEXT: &str = include_str!("../../datasets/fleet_calibration.toml");
@@ -80,7 +94,7 @@ pub struct Field {
 }
 
 /// The embedded calibration, checked once.
-pub fn calibration() -> Result<&'static Calibration, String> {
+pub fn calibration() -> Result<&'static Calibration, CatalogError> {
     static CAL: OnceLock<Result<Calibration, String>> = OnceLock::new();
     CAL.get_or_init(|| {
         let c: Calibration =
@@ -89,7 +103,10 @@ pub fn calibration() -> Result<&'static Calibration, String> {
         Ok(c)
     })
     .as_ref()
-    .map_err(Clone::clone)
+    .map_err(|problem| CatalogError::Malformed {
+        file: "datasets/fleet_calibration.toml",
+        problem: problem.clone(),
+    })
 }
 
 impl Calibration {

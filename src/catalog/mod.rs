@@ -12,7 +12,7 @@ pub use tables::{
 };
 
 #[cfg(feature = "host")]
-pub use calibration::{calibration, Calibration, Target};
+pub use calibration::{calibration, Calibration, CatalogError, Target};
 
 use std::sync::OnceLock;
 

@@ -68,8 +68,7 @@ fn run(c: &DemoCli, work: &Path) -> Result<String, String> {
             &report_s,
             crate::probe::suite::RunOptions::default(),
             progress::for_stderr().as_mut(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let cfg = UploadConfig {
             max_attempts: 5,
             base_delay: Duration::from_millis(100),

@@ -236,16 +236,19 @@ pub fn main() -> ExitCode {
             duration_s,
             connections,
             report_bytes,
-        } => crate::util::Token::from_file(&token_file).and_then(|t| {
-            crate::client::loadgen::run(&crate::client::loadgen::LoadgenConfig {
-                collector,
-                token: t.secret().to_string(),
-                rate,
-                duration: std::time::Duration::from_secs(duration_s),
-                connections,
-                report_bytes,
-            })
-        }),
+        } => crate::util::Token::from_file(&token_file)
+            .map_err(String::from)
+            .and_then(|t| {
+                crate::client::loadgen::run(&crate::client::loadgen::LoadgenConfig {
+                    collector,
+                    token: t.secret().to_string(),
+                    rate,
+                    duration: std::time::Duration::from_secs(duration_s),
+                    connections,
+                    report_bytes,
+                })
+                .map_err(String::from)
+            }),
         Command::Upload {
             files,
             collector,
@@ -261,7 +264,8 @@ pub fn main() -> ExitCode {
                 ..crate::client::UploadConfig::new(&collector, token)
             };
             match crate::util::Token::from_file(&token_file)
-                .and_then(|t| crate::client::upload(&cfg(t.secret()), &files))
+                .map_err(String::from)
+                .and_then(|t| Ok(crate::client::upload(&cfg(t.secret()), &files)?))
             {
                 Ok((text, true)) => Ok(text),
                 Ok((text, false)) => {

@@ -3,6 +3,7 @@
 //! throughput and latency percentiles. Open loop: a slow server shows up as latency
 //! and as 503/429 answers, not as a politely lower send rate.
 
+use super::ClientError;
 use crate::probe::bench::{percentile, summarise};
 use crate::schema::{KernelResult, LatencyStats, Report, SuiteRef};
 use std::sync::Arc;
@@ -267,11 +268,13 @@ async fn worker(
 /// Run the load and return the summary text. All connections share one thread (an
 /// event loop, as a client fleet's many sockets would): the generator's own CPU is
 /// what it takes from the collector on a shared machine, so it takes as little as it can.
-pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
+pub fn run(cfg: &LoadgenConfig) -> Result<String, ClientError> {
     let addr = cfg
         .collector
         .strip_prefix("http://")
-        .ok_or("--collector must be http://HOST:PORT (loadgen speaks plain HTTP)")?
+        .ok_or(ClientError::Usage(
+            "--collector must be http://HOST:PORT (loadgen speaks plain HTTP)",
+        ))?
         .trim_end_matches('/')
         .to_string();
     let tpl: Arc<str> = template(cfg.report_bytes).into();
@@ -285,9 +288,12 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the load generator's event loop: {e}"))?;
+        .map_err(|e| ClientError::Start {
+            what: "the load generator's event loop",
+            detail: e.to_string(),
+        })?;
     let mut seed = [0u8; 8];
-    crate::util::entropy::fill(&mut seed).map_err(|e| e.to_string())?;
+    crate::util::entropy::fill(&mut seed)?;
     let seed = u64::from_le_bytes(seed);
     let start = Instant::now();
     let tallies = runtime.block_on(async {

@@ -3,6 +3,7 @@
 //! that cannot be delivered now is kept and sent later. A report is removed from the
 //! spool only after the collector acknowledged it (stored, or an exact duplicate).
 
+use super::ClientError;
 use crate::schema::parse_report;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -139,12 +140,15 @@ fn deliver(
 }
 
 /// An HTTP client for a collector.
-pub fn client() -> Result<reqwest::blocking::Client, String> {
+pub fn client() -> Result<reqwest::blocking::Client, ClientError> {
     reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(60))
         .connect_timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| ClientError::Start {
+            what: "the HTTP client",
+            detail: e.to_string(),
+        })
 }
 
 /// Deliver one NDJSON batch of reports with the same retries as single reports.
@@ -153,29 +157,35 @@ pub fn deliver_batch(
     client: &reqwest::blocking::Client,
     cfg: &UploadConfig,
     ndjson: &[u8],
-) -> Result<(), String> {
+) -> Result<(), ClientError> {
     let mut rng = crate::util::Rng::new(ndjson.len() as u64 ^ 0xba7c);
     match deliver(client, cfg, Route::Batch, ndjson, &mut rng) {
         Delivery::Stored | Delivery::Duplicate => Ok(()),
-        Delivery::Refused(r) => Err(format!("the collector refused a batch: {r}")),
-        Delivery::Deferred(r) => Err(format!(
-            "a batch was not delivered after {} attempts: {r}",
-            cfg.max_attempts
-        )),
+        Delivery::Refused(r) => Err(ClientError::Refused(r)),
+        Delivery::Deferred(reason) => Err(ClientError::NotDelivered {
+            attempts: cfg.max_attempts,
+            reason,
+        }),
     }
 }
 
 /// Upload `files` (and everything already in the spool). Returns one line per report
 /// and whether every report was acknowledged.
-pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), String> {
+pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), ClientError> {
     let client = client()?;
     let mut rng = crate::util::Rng::new(std::process::id() as u64 ^ 0x5eed);
     let mut queue: Vec<(PathBuf, bool)> = files.iter().map(|f| (f.clone(), false)).collect();
     if let Some(spool) = &cfg.spool {
-        std::fs::create_dir_all(spool)
-            .map_err(|e| format!("cannot create spool {}: {e}", spool.display()))?;
+        let spool_error = |action| {
+            move |source| ClientError::Spool {
+                action,
+                path: spool.clone(),
+                source,
+            }
+        };
+        std::fs::create_dir_all(spool).map_err(spool_error("create"))?;
         let mut spooled: Vec<PathBuf> = std::fs::read_dir(spool)
-            .map_err(|e| format!("cannot read spool {}: {e}", spool.display()))?
+            .map_err(spool_error("read"))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
@@ -183,9 +193,7 @@ pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), S
         queue.extend(spooled.into_iter().map(|p| (p, true)));
     }
     if queue.is_empty() {
-        return Err(
-            "nothing to upload: name report files, or --spool DIR holding undelivered ones".into(),
-        );
+        return Err(ClientError::NothingToUpload);
     }
     let (mut out, mut all_ok) = (String::new(), true);
     for (path, from_spool) in queue {

@@ -111,7 +111,7 @@ pub struct ServeConfig {
 /// A token from its file, or a new one written beside the database (path printed).
 fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Token, String> {
     if let Some(f) = file {
-        return Token::from_file(f);
+        return Ok(Token::from_file(f)?);
     }
     let base = db.strip_prefix("sqlite://").unwrap_or("fleetscope");
     let path = std::path::PathBuf::from(format!("{base}.{kind}-token"));

@@ -289,7 +289,7 @@ fn prepare(
         Err(e) => return Err(e),
     };
     let probe = probe_for(&abi, opt.probe_dir.as_deref())?;
-    let (_, suite_ref) = suite::load(&opt.suite).map_err(|e| e.to_string())?;
+    let (_, suite_ref) = suite::load(&opt.suite)?;
     let remote_probe = format!("{REMOTE_DIR}/fleetscope-probe");
     let mut remote_suite = opt.suite.clone();
     note(serial, &format!("pushing {} ({abi})", probe.display()));

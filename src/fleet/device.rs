@@ -101,7 +101,7 @@ impl<'a> Generator<'a> {
         seed: u64,
         start: i64,
     ) -> Result<Self, String> {
-        let (suite, suite_ref) = crate::probe::suite::load("quick").map_err(|e| e.to_string())?;
+        let (suite, suite_ref) = crate::probe::suite::load("quick")?;
         let pick = rand::distr::weighted::WeightedIndex::new(socs.iter().map(|s| s.weight))
             .map_err(|e| format!("SoC weights: {e}"))?;
         Ok(Generator {

@@ -199,7 +199,7 @@ fn fixture_reports(
     }
     let mut out = Vec::with_capacity(paths.len());
     for (k, path) in paths.iter().enumerate() {
-        let sys = crate::probe::identify::load_fixture(path).map_err(|e| e.to_string())?;
+        let sys = crate::probe::identify::load_fixture(path)?;
         let identity = crate::probe::identify::identify(&sys);
         let key = path
             .file_stem()

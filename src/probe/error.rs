@@ -38,3 +38,10 @@ pub enum ProbeError {
     #[error(transparent)]
     Entropy(#[from] crate::util::EntropyError),
 }
+
+/// For rooms whose errors are still text.
+impl From<ProbeError> for String {
+    fn from(e: ProbeError) -> String {
+        e.to_string()
+    }
+}

@@ -14,4 +14,4 @@ pub use clock::{now_rfc3339, rfc3339};
 pub use entropy::EntropyError;
 pub use ids::{uuid_from, uuid_v4};
 pub use rng::Rng;
-pub use token::Token;
+pub use token::{Token, TokenError};

@@ -1,7 +1,33 @@
 //! Bearer tokens: read from files (trimmed), generated from OS entropy, compared in
 //! constant time, never logged. The collector checks them; clients send them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A token file that cannot be used, or a token that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("cannot read token file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("token file {} is empty; put a secret in it", .0.display())]
+    Empty(PathBuf),
+    #[error("cannot write token file {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Entropy(#[from] super::EntropyError),
+}
+
+/// For rooms whose errors are still text.
+impl From<TokenError> for String {
+    fn from(e: TokenError) -> String {
+        e.to_string()
+    }
+}
 
 #[derive(Clone)]
 pub struct Token(String);
@@ -14,25 +40,26 @@ impl std::fmt::Debug for Token {
 
 impl Token {
     /// A token file's contents, trimmed of surrounding whitespace; empty is an error.
-    pub fn from_file(path: &Path) -> Result<Token, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+    pub fn from_file(path: &Path) -> Result<Token, TokenError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TokenError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let t = text.trim();
         if t.is_empty() {
-            return Err(format!(
-                "token file {} is empty; put a secret in it",
-                path.display()
-            ));
+            return Err(TokenError::Empty(path.to_path_buf()));
         }
         Ok(Token(t.to_string()))
     }
 
     /// A fresh random token (256 bits from the OS entropy source), written to `path`
     /// with mode 0600.
-    pub fn generate(path: &Path) -> Result<Token, String> {
-        let t = crate::util::entropy::secret_hex(32).map_err(|e| e.to_string())?;
-        write_private(path, &t)
-            .map_err(|e| format!("cannot write token file {}: {e}", path.display()))?;
+    pub fn generate(path: &Path) -> Result<Token, TokenError> {
+        let t = crate::util::entropy::secret_hex(32)?;
+        write_private(path, &t).map_err(|source| TokenError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Token(t))
     }
 
