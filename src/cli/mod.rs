@@ -228,6 +228,7 @@ pub fn main() -> ExitCode {
                 limits,
             })
             .map(|()| String::new())
+            .map_err(String::from)
         }
         Command::Loadgen {
             collector,

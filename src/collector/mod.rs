@@ -2,12 +2,14 @@
 //! (axum + tokio), validates each against `fleetscope.report/1`, and stores it with
 //! its flattened rows; readers page devices and stream exports. Host only.
 
+mod error;
 mod http;
 mod ingest;
 mod metrics;
 pub mod store;
 
 pub use crate::util::Token;
+pub use error::CollectorError;
 pub use http::App;
 
 use axum::error_handling::HandleErrorLayer;
@@ -109,7 +111,7 @@ pub struct ServeConfig {
 }
 
 /// A token from its file, or a new one written beside the database (path printed).
-fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Token, String> {
+fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Token, CollectorError> {
     if let Some(f) = file {
         return Ok(Token::from_file(f)?);
     }
@@ -128,40 +130,58 @@ fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Toke
 }
 
 /// Run the collector until Ctrl-C or SIGTERM.
-pub fn serve(cfg: ServeConfig) -> Result<(), String> {
-    let store = store::open(&cfg.db).map_err(|e| e.to_string())?;
+pub fn serve(cfg: ServeConfig) -> Result<(), CollectorError> {
+    let store = store::open(&cfg.db)?;
     let ingest = token(&cfg.ingest_token_file, &cfg.db, "ingest")?;
     let read = token(&cfg.read_token_file, &cfg.db, "read")?;
-    let rt = runtime()?;
-    rt.block_on(async move {
+    runtime()?.block_on(async move {
         let listener = bind(&cfg.listen).await?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue)?;
         tracing::info!(
-            "fleetscope collector listening on http://{local} (store {})",
+            "fleetscope collector listening on http://{} (store {})",
+            local_addr(&listener)?,
             cfg.db
         );
-        axum::serve(listener, router(app, &cfg.limits))
-            .with_graceful_shutdown(shutdown())
-            .await
-            .map_err(|e| format!("server error: {e}"))
+        let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue)
+            .map_err(CollectorError::Runtime)?;
+        run(listener, app, &cfg.limits, shutdown()).await
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+/// Serve on `listener` until `until` completes, then finish what is in flight.
+async fn run(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    limits: &Limits,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), CollectorError> {
+    axum::serve(listener, router(app, limits))
+        .with_graceful_shutdown(until)
+        .await
+        .map_err(|e| CollectorError::Runtime(format!("server error: {e}")))
+}
+
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, CollectorError> {
+    listener
+        .local_addr()
+        .map_err(|e| CollectorError::Listen(format!("cannot read the bound address: {e}")))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CollectorError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))
+        .map_err(|e| CollectorError::Runtime(format!("cannot start the runtime: {e}")))
 }
 
-async fn bind(listen: &str) -> Result<tokio::net::TcpListener, String> {
-    let addr: SocketAddr = listen
-        .parse()
-        .map_err(|e| format!("--listen {listen:?}: {e}; use HOST:PORT like 127.0.0.1:8787"))?;
+async fn bind(listen: &str) -> Result<tokio::net::TcpListener, CollectorError> {
+    let addr: SocketAddr = listen.parse().map_err(|e| {
+        CollectorError::Listen(format!(
+            "--listen {listen:?}: {e}; use HOST:PORT like 127.0.0.1:8787"
+        ))
+    })?;
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))
+        .map_err(|e| CollectorError::Listen(format!("cannot listen on {addr}: {e}")))
 }
 
 /// A collector running on its own thread in this process (`fleetscope demo`).
@@ -169,23 +189,25 @@ pub struct Running {
     /// `http://HOST:PORT`
     pub url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+    thread: Option<std::thread::JoinHandle<Result<(), CollectorError>>>,
 }
 
 impl Running {
     /// Stop accepting, finish what is in flight, and wait for the server thread.
-    pub fn stop(mut self) -> Result<(), String> {
+    pub fn stop(mut self) -> Result<(), CollectorError> {
         self.shutdown()
     }
 
-    fn shutdown(&mut self) -> Result<(), String> {
+    fn shutdown(&mut self) -> Result<(), CollectorError> {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
         match self.thread.take() {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err("the collector thread panicked".into())),
+            Some(t) => t.join().unwrap_or_else(|_| {
+                Err(CollectorError::Runtime(
+                    "the collector thread panicked".into(),
+                ))
+            }),
             None => Ok(()),
         }
     }
@@ -204,35 +226,42 @@ pub fn start(
     ingest: Token,
     read: Token,
     limits: Limits,
-) -> Result<Running, String> {
-    let store = store::open(db).map_err(|e| e.to_string())?;
+) -> Result<Running, CollectorError> {
+    let store = store::open(db)?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
     let listen = listen.to_string();
-    let thread = std::thread::spawn(move || -> Result<(), String> {
-        let rt = runtime()?;
-        rt.block_on(async move {
-            let listener = match bind(&listen).await {
-                Ok(l) => l,
+    let thread = std::thread::spawn(move || -> Result<(), CollectorError> {
+        runtime()?.block_on(async move {
+            // Tell the caller where it listens, or why it does not.
+            let bound = match bind(&listen).await {
+                Ok(l) => local_addr(&l).map(|a| (l, a)),
+                Err(e) => Err(e),
+            };
+            let listener = match bound {
+                Ok((l, addr)) => {
+                    let _ = ready_tx.send(Ok(addr));
+                    l
+                }
                 Err(e) => {
-                    let _ = ready_tx.send(Err(e.clone()));
+                    let _ = ready_tx.send(Err(e.to_string()));
                     return Err(e);
                 }
             };
-            let local = listener.local_addr().map_err(|e| e.to_string())?;
-            let _ = ready_tx.send(Ok(local));
-            let app = App::new(Arc::from(store), ingest, read, limits.queue)?;
-            axum::serve(listener, router(app, &limits))
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-                .map_err(|e| format!("server error: {e}"))
+            let app = App::new(Arc::from(store), ingest, read, limits.queue)
+                .map_err(CollectorError::Runtime)?;
+            run(listener, app, &limits, async move {
+                let _ = rx.await;
+            })
+            .await
         })
     });
     let addr = ready_rx
         .recv()
-        .map_err(|_| "the collector thread stopped before listening".to_string())??;
+        .map_err(|_| {
+            CollectorError::Runtime("the collector thread stopped before listening".into())
+        })?
+        .map_err(CollectorError::Listen)?;
     Ok(Running {
         url: format!("http://{addr}"),
         stop: Some(tx),
