@@ -279,6 +279,7 @@ pub fn main() -> ExitCode {
         }
         Command::Devices { adb, json } => crate::device::Adb::locate(adb.as_deref())
             .and_then(|a| crate::device::describe_all(&a))
+            .map_err(String::from)
             .and_then(|d| {
                 if json {
                     serde_json::to_string_pretty(&d)
@@ -331,6 +332,7 @@ pub fn main() -> ExitCode {
                         cooldown_max,
                     },
                 )
+                .map_err(String::from)
             };
             match run() {
                 Ok((text, true)) => Ok(text),

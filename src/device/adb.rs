@@ -1,6 +1,7 @@
 //! The real `adb` client, driven as a child process: located from `--adb`, `$ADB` or
 //! `PATH`, every call bounded by a timeout, failures reported with adb's own words.
 
+use super::DeviceError;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -47,14 +48,17 @@ impl Output {
 
 impl Adb {
     /// `explicit` (`--adb`), else `$ADB`, else `adb` on `PATH`.
-    pub fn locate(explicit: Option<&Path>) -> Result<Adb, String> {
+    pub fn locate(explicit: Option<&Path>) -> Result<Adb, DeviceError> {
         if let Some(p) = explicit {
             return if p.is_file() {
                 Ok(Adb {
                     path: p.to_path_buf(),
                 })
             } else {
-                Err(format!("--adb {}: no such file", p.display()))
+                Err(DeviceError::NoAdb(format!(
+                    "--adb {}: no such file",
+                    p.display()
+                )))
             };
         }
         if let Some(p) = std::env::var_os("ADB").filter(|v| !v.is_empty()) {
@@ -62,7 +66,10 @@ impl Adb {
             return if p.is_file() {
                 Ok(Adb { path: p })
             } else {
-                Err(format!("$ADB={}: no such file", p.display()))
+                Err(DeviceError::NoAdb(format!(
+                    "$ADB={}: no such file",
+                    p.display()
+                )))
             };
         }
         std::env::var_os("PATH")
@@ -71,18 +78,18 @@ impl Adb {
             .map(|d| d.join("adb"))
             .find(|p| p.is_file())
             .map(|path| Adb { path })
-            .ok_or_else(|| "adb not found: install the Android platform tools (Debian: apt install adb), or pass --adb PATH or set $ADB".to_string())
+            .ok_or_else(|| DeviceError::NoAdb("adb not found: install the Android platform tools (Debian: apt install adb), or pass --adb PATH or set $ADB".into()))
     }
 
     /// Run `adb ARGS`, killing it after `timeout`.
-    pub fn run(&self, args: &[&str], timeout: Duration) -> Result<Output, String> {
+    pub fn run(&self, args: &[&str], timeout: Duration) -> Result<Output, DeviceError> {
         let mut child = Command::new(&self.path)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.path.display()))?;
+            .map_err(|e| DeviceError::Adb(format!("cannot run {}: {e}", self.path.display())))?;
         let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
         let reader = std::thread::spawn(move || {
             let mut s = String::new();
@@ -105,14 +112,14 @@ impl Adb {
                 Ok(None) if Instant::now() >= deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!(
+                    return Err(DeviceError::Adb(format!(
                         "adb {} did not finish within {} s",
                         args.join(" "),
                         timeout.as_secs()
-                    ));
+                    )));
                 }
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(format!("waiting for adb: {e}")),
+                Err(e) => return Err(DeviceError::Adb(format!("waiting for adb: {e}"))),
             }
         };
         Ok(Output {
@@ -123,26 +130,34 @@ impl Adb {
     }
 
     /// `adb devices -l`, parsed.
-    pub fn devices(&self) -> Result<Vec<DeviceEntry>, String> {
+    pub fn devices(&self) -> Result<Vec<DeviceEntry>, DeviceError> {
         let out = self.run(&["devices", "-l"], Duration::from_secs(30))?;
         if !out.ok() {
-            return Err(format!("adb devices failed: {}", out.complaint()));
+            return Err(DeviceError::Adb(format!(
+                "adb devices failed: {}",
+                out.complaint()
+            )));
         }
         Ok(parse_devices(&out.stdout))
     }
 
     /// `adb -s SERIAL shell COMMAND` (one string, as adb passes it to the device shell).
-    pub fn shell(&self, serial: &str, command: &str, timeout: Duration) -> Result<Output, String> {
+    pub fn shell(
+        &self,
+        serial: &str,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<Output, DeviceError> {
         self.run(&["-s", serial, "shell", command], timeout)
     }
 
     /// `adb -s SERIAL get-state`: `device`, or adb's complaint.
-    pub fn state(&self, serial: &str) -> Result<String, String> {
+    pub fn state(&self, serial: &str) -> Result<String, DeviceError> {
         let out = self.run(&["-s", serial, "get-state"], Duration::from_secs(10))?;
         if out.ok() {
             Ok(out.stdout.trim().to_string())
         } else {
-            Err(out.complaint())
+            Err(DeviceError::Adb(out.complaint()))
         }
     }
 }

@@ -4,9 +4,11 @@
 //! Drives the real `adb` client. Host only.
 
 mod adb;
+mod error;
 mod run;
 
 pub use adb::{parse_devices, Adb, DeviceEntry, Output};
+pub use error::DeviceError;
 pub use run::{probe_for, run_all, run_device, Outcome, RunOptions};
 
 use crate::probe::identify::{identify, parse_getprop, Sysroot};
@@ -47,7 +49,7 @@ pub fn hint_for(state: &str) -> Option<String> {
 
 /// Describe every attached device; ready ones are identified from their properties
 /// and `/proc/cpuinfo` with the same code as the probe.
-pub fn describe_all(adb: &Adb) -> Result<Vec<DeviceSummary>, String> {
+pub fn describe_all(adb: &Adb) -> Result<Vec<DeviceSummary>, DeviceError> {
     let entries = adb.devices()?;
     Ok(entries.iter().map(|e| describe(adb, e)).collect())
 }
@@ -74,7 +76,7 @@ fn describe(adb: &Adb, e: &DeviceEntry) -> DeviceSummary {
             return s;
         }
         Err(err) => {
-            s.hint = Some(err);
+            s.hint = Some(err.to_string());
             return s;
         }
     };

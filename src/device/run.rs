@@ -5,7 +5,7 @@
 //! `adb get-state`. A complete report is pulled, validated, saved and uploaded; a
 //! device that vanishes leaves a local report marked partial, with the reason.
 
-use super::{Adb, DeviceEntry};
+use super::{Adb, DeviceEntry, DeviceError};
 use crate::probe::suite;
 use crate::schema::{Identity, Issue, KernelResult, Report, RunConditions, SuiteRef};
 use std::io::{BufRead, BufReader};
@@ -114,16 +114,18 @@ impl Drop for DeviceLock {
 /// The probe binary for an ABI: `--probe-dir DIR` (DIR/ABI/fleetscope-probe or
 /// DIR/fleetscope-probe), else the build outputs next to this executable, else, for
 /// the host's own ABI, the probe beside `fleetscope` (or `fleetscope` itself).
-pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, String> {
+pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, DeviceError> {
     if let Some(dir) = probe_dir {
         let candidates = [
             dir.join(abi).join("fleetscope-probe"),
             dir.join(format!("fleetscope-probe-{abi}")),
             dir.join("fleetscope-probe"),
         ];
-        return candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| format!("no probe for ABI {abi} in {} (looked for {abi}/fleetscope-probe and fleetscope-probe)", dir.display()));
+        return candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| DeviceError::NoProbe(format!("no probe for ABI {abi} in {} (looked for {abi}/fleetscope-probe and fleetscope-probe)", dir.display())));
     }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| {
+        DeviceError::NoProbe(format!("cannot find this executable to pick a probe: {e}"))
+    })?;
     let bin_dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     let target_dir = bin_dir.parent().map(Path::to_path_buf).unwrap_or_default();
     let host_abi = match std::env::consts::ARCH {
@@ -137,7 +139,7 @@ pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, String>
     }
     let triple = match abi {
         "arm64-v8a" => "aarch64-unknown-linux-musl",
-        _ => return Err(format!("no probe binary for ABI {abi}: build one for it and pass --probe-dir (scripts/build-arm64.sh builds arm64-v8a)")),
+        _ => return Err(DeviceError::NoProbe(format!("no probe binary for ABI {abi}: build one for it and pass --probe-dir (scripts/build-arm64.sh builds arm64-v8a)"))),
     };
     let built = target_dir
         .join(triple)
@@ -146,10 +148,10 @@ pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, String>
     if built.is_file() {
         Ok(built)
     } else {
-        Err(format!(
+        Err(DeviceError::NoProbe(format!(
             "no probe binary for ABI {abi} at {}: run scripts/build-arm64.sh, or pass --probe-dir",
             built.display()
-        ))
+        )))
     }
 }
 
@@ -266,6 +268,7 @@ fn prepare(
         }
         Err(e) => {
             // adb says why (unauthorized, offline, not found); add what to do about it.
+            let e = e.to_string();
             let state = ["unauthorized", "offline", "not found"]
                 .into_iter()
                 .find(|s| e.contains(s));
@@ -286,7 +289,7 @@ fn prepare(
     ) {
         Ok(o) if o.ok() && !o.stdout.trim().is_empty() => o.stdout.trim().to_string(),
         Ok(o) => return Err(format!("cannot read the ABI: {}", o.complaint())),
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let probe = probe_for(&abi, opt.probe_dir.as_deref())?;
     let (_, suite_ref) = suite::load(&opt.suite)?;
@@ -696,7 +699,7 @@ impl Bars {
 }
 
 /// Run on every selected device in parallel; the summary and whether all completed.
-pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
+pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), DeviceError> {
     let listed: Vec<DeviceEntry> = adb.devices()?;
     let serials: Vec<String> = if opt.all {
         listed.iter().map(|d| d.serial.clone()).collect()
@@ -704,10 +707,7 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), String> {
         opt.serials.clone()
     };
     if serials.is_empty() {
-        return Err(
-            "no devices to run on: attach one (see `fleetscope devices`) or name one with --device"
-                .into(),
-        );
+        return Err(DeviceError::NoDevices);
     }
     let bars = Bars::new(&serials);
     let note = |serial: &str, line: &str| bars.note(serial, line);
