@@ -4,6 +4,7 @@
 //! run (sequence above the recorded one) are removed before writing again.
 
 use super::dataset::DatasetWriter;
+use super::AnalysisError;
 use crate::collector::store;
 use crate::schema::parse_report;
 use serde::{Deserialize, Serialize};
@@ -46,17 +47,24 @@ fn redact(url: &str) -> String {
 }
 
 /// Export every report of `db_url` above the last exported sequence into `out`.
-pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<ExportSummary, String> {
-    let store = store::open(db_url).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let state_path = out.join(STATE);
+pub fn export(
+    db_url: &str,
+    out: &Path,
+    progress: &dyn Fn(u64),
+) -> Result<ExportSummary, AnalysisError> {
     let source = redact(db_url);
+    let store = store::open(db_url).map_err(|e| AnalysisError::Store {
+        from: source.clone(),
+        source: e,
+    })?;
+    std::fs::create_dir_all(out).map_err(io("create", out))?;
+    let state_path = out.join(STATE);
     let state: State = match std::fs::read(&state_path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
+            AnalysisError::Dataset(format!(
                 "{} is damaged ({e}); remove it to export everything again",
                 state_path.display()
-            )
+            ))
         })?,
         Err(_) => State {
             source: source.clone(),
@@ -64,11 +72,11 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
         },
     };
     if state.source != source {
-        return Err(format!(
+        return Err(AnalysisError::Dataset(format!(
             "{} holds an export of {}, not {source}: use another --out directory",
             out.display(),
             state.source
-        ));
+        )));
     }
     remove_orphans(out, state.last_seq)?;
     // `source` has any password redacted.
@@ -88,16 +96,17 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
     loop {
         let page = store
             .export(since, PAGE)
-            .map_err(|e| format!("reading {source}: {e}"))?;
+            .map_err(|e| AnalysisError::Store {
+                from: source.clone(),
+                source: e,
+            })?;
         let Some(&(last, _)) = page.last() else { break };
         for (seq, json) in &page {
             match parse_report(json.as_bytes()) {
                 Ok(report) => {
                     sum.results += report.results.len() as u64;
                     sum.reports += 1;
-                    writer
-                        .push(&report, *seq)
-                        .map_err(|e| format!("writing Parquet: {e}"))?;
+                    writer.push(&report, *seq).map_err(AnalysisError::Write)?;
                 }
                 Err(e) => {
                     sum.unreadable += 1;
@@ -111,9 +120,7 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
         tracing::trace!(reports = sum.reports, seq = last, "export: page written");
         progress(sum.reports);
     }
-    writer
-        .flush()
-        .map_err(|e| format!("writing Parquet: {e}"))?;
+    writer.flush().map_err(AnalysisError::Write)?;
     sum.files = writer.files;
     sum.to_seq = since;
     tracing::debug!(
@@ -127,16 +134,26 @@ pub fn export(db_url: &str, out: &Path, progress: &dyn Fn(u64)) -> Result<Export
         source,
         last_seq: since,
     })
-    .map_err(|e| format!("cannot encode the export state: {e}"))?;
+    .map_err(|e| AnalysisError::Dataset(format!("cannot encode the export state: {e}")))?;
     std::fs::write(&tmp, text)
         .and_then(|_| std::fs::rename(&tmp, &state_path))
-        .map_err(|e| format!("cannot write {}: {e}", state_path.display()))?;
+        .map_err(io("write", &state_path))?;
     Ok(sum)
+}
+
+/// An I/O failure on `path`, for `map_err`.
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> AnalysisError {
+    let path = path.to_path_buf();
+    move |source| AnalysisError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// Remove `part-FIRST-LAST.parquet` files with FIRST above `last_seq`: written by a run
 /// that stopped before recording them.
-fn remove_orphans(out: &Path, last_seq: i64) -> Result<(), String> {
+fn remove_orphans(out: &Path, last_seq: i64) -> Result<(), AnalysisError> {
     for table in ["devices", "results"] {
         let Ok(dates) = std::fs::read_dir(out.join(table)) else {
             continue;
@@ -153,8 +170,7 @@ fn remove_orphans(out: &Path, last_seq: i64) -> Result<(), String> {
                     .and_then(|s| s.parse::<i64>().ok());
                 let orphan = first.is_some_and(|f| f > last_seq) || name.ends_with(".tmp");
                 if orphan {
-                    std::fs::remove_file(part.path())
-                        .map_err(|e| format!("cannot remove {}: {e}", part.path().display()))?;
+                    std::fs::remove_file(part.path()).map_err(io("remove", &part.path()))?;
                 }
             }
         }

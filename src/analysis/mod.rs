@@ -5,10 +5,12 @@
 
 mod chart;
 mod dataset;
+mod error;
 mod export;
 mod stats;
 
 pub use chart::{Chart, Mark, Spec};
 pub use dataset::{api_status, columns, load, scan, shape_key, Dataset, DatasetWriter};
+pub use error::AnalysisError;
 pub use export::{export, ExportSummary};
 pub use stats::{analyse, f64s, kernel_in, strs, Analysis, Table};

@@ -9,6 +9,7 @@ mod read;
 
 pub use read::{load, Dataset};
 
+use super::AnalysisError;
 use crate::catalog;
 use crate::schema::{ApiSupport, Dtype, Report};
 use polars::prelude::*;
@@ -453,13 +454,13 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
 }
 
 /// Lazily scan one table (`devices` or `results`) of a dataset directory.
-pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, String> {
+pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
     let root = dir.join(table);
     if !root.is_dir() {
-        return Err(format!(
+        return Err(AnalysisError::Dataset(format!(
             "{} has no {table}/ table: point --data at a directory written by `fleetscope export` or `fleetscope simulate`",
             dir.display()
-        ));
+        )));
     }
     let pattern = format!("{}/*/*.parquet", root.display());
     let args = ScanArgsParquet {
@@ -469,8 +470,12 @@ pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, String> {
         },
         ..Default::default()
     };
-    LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args)
-        .map_err(|e| format!("cannot read {}: {e}", root.display()))
+    LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args).map_err(|source| {
+        AnalysisError::Read {
+            dir: root.clone(),
+            source,
+        }
+    })
 }
 
 /// Column names of both tables, for documentation and tests.

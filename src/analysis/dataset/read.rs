@@ -3,6 +3,7 @@
 //! a time, so memory stays bounded whatever the fleet's size.
 
 use super::scan;
+use crate::analysis::AnalysisError;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -62,11 +63,14 @@ impl Dataset {
 }
 
 /// `DIR/results/*/*.parquet`, sorted, cut into batches of about `BATCH_BYTES`.
-fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, String> {
+fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, AnalysisError> {
     let root = dir.join("results");
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    let parts =
-        std::fs::read_dir(&root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    let parts = std::fs::read_dir(&root).map_err(|source| AnalysisError::Io {
+        action: "read",
+        path: root.clone(),
+        source,
+    })?;
     for part in parts.flatten() {
         let Ok(inner) = std::fs::read_dir(part.path()) else {
             continue;
@@ -118,8 +122,11 @@ const DEVICE_COLUMNS: &[&str] = &[
 ];
 
 /// Load a dataset directory: latest report per device, and its results.
-pub fn load(dir: &Path) -> Result<Dataset, String> {
-    let err = |e: PolarsError| format!("reading the dataset in {}: {e}", dir.display());
+pub fn load(dir: &Path) -> Result<Dataset, AnalysisError> {
+    let err = |source: PolarsError| AnalysisError::Read {
+        dir: dir.to_path_buf(),
+        source,
+    };
     let mut cols: Vec<Expr> = DEVICE_COLUMNS.iter().map(|c| col(*c)).collect();
     cols.push(col("device_key"));
     let latest_of_device = col("seq").max().over([col("device_key")]).map_err(err)?;
@@ -130,10 +137,10 @@ pub fn load(dir: &Path) -> Result<Dataset, String> {
         .collect()
         .map_err(err)?;
     if devices.height() == 0 {
-        return Err(format!(
+        return Err(AnalysisError::Dataset(format!(
             "{} holds no device reports: export a collector with data, or simulate a fleet",
             dir.display()
-        ));
+        )));
     }
     // A dataset without its results table is refused with the same clear error.
     let _ = scan(dir, "results")?;

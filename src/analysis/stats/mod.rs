@@ -14,7 +14,7 @@ mod speedup;
 mod throttling;
 mod variability;
 
-use super::{load, Chart, Dataset};
+use super::{load, AnalysisError, Chart, Dataset};
 use polars::prelude::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -98,7 +98,7 @@ const UNITS: &[(&str, Unit)] = &[
 ];
 
 /// Load the dataset in `dir` and compute every statistic.
-pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, String> {
+pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, AnalysisError> {
     progress("loading devices");
     let fleet = load(dir)?;
     let mut a = Analysis {
@@ -108,7 +108,7 @@ pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, String> 
     a.stat("fleet.devices", fleet.n);
     for (name, unit) in UNITS {
         progress(name);
-        unit(&fleet, &mut a).map_err(|e| format!("computing {name}: {e}"))?;
+        unit(&fleet, &mut a).map_err(|source| AnalysisError::Statistic { name, source })?;
     }
     a.ranked.sort_by_key(|(rank, _)| *rank);
     a.findings = a.ranked.drain(..).map(|(_, text)| text).collect();
