@@ -4,7 +4,10 @@
 //! network). Nothing here computes a statistic.
 
 mod charts;
+mod error;
 mod pages;
+
+pub use error::RenderError;
 
 use crate::analysis::Analysis;
 use polars::prelude::*;
@@ -26,10 +29,8 @@ pub struct Written {
 }
 
 /// Write the whole report into `out`.
-pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, String> {
-    let mk = |d: &Path| {
-        std::fs::create_dir_all(d).map_err(|e| format!("cannot create {}: {e}", d.display()))
-    };
+pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, RenderError> {
+    let mk = |d: &Path| std::fs::create_dir_all(d).map_err(failed("create", d));
     let (chart_dir, table_dir) = (out.join("charts"), out.join("tables"));
     mk(&chart_dir)?;
     mk(&table_dir)?;
@@ -37,18 +38,20 @@ pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, St
     let charts = &a.charts;
     let mut drawn = Vec::with_capacity(charts.len());
     for c in charts {
-        let (png, _svg) = charts::draw(c, &chart_dir)?;
+        let (png, _svg) = charts::draw(c, &chart_dir).map_err(|detail| RenderError::Draw {
+            chart: c.name.clone(),
+            detail,
+        })?;
         drawn.push((c, png));
     }
     for t in &a.tables {
         let path = table_dir.join(format!("{}.csv", t.name));
-        let mut file = std::fs::File::create(&path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let mut file = std::fs::File::create(&path).map_err(failed("write", &path))?;
         let mut df = t.df.clone();
         CsvWriter::new(&mut file)
             .include_header(true)
             .finish(&mut df)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .map_err(failed("write", &path))?;
     }
     let stats = serde_json::json!({
         "schema": "fleetscope.stats/1",
@@ -58,8 +61,8 @@ pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, St
         "stats": a.stats,
         "findings": a.findings,
     });
-    let text = serde_json::to_string_pretty(&stats)
-        .map_err(|e| format!("cannot encode stats.json: {e}"))?;
+    let text =
+        serde_json::to_string_pretty(&stats).map_err(failed("encode", &out.join("stats.json")))?;
     write(&out.join("stats.json"), &text)?;
     let comparisons = pages::comparisons(a);
     write(
@@ -75,6 +78,19 @@ pub fn write_report(a: &Analysis, out: &Path, meta: &Meta) -> Result<Written, St
     })
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write(path: &Path, text: &str) -> Result<(), RenderError> {
+    std::fs::write(path, text).map_err(failed("write", path))
+}
+
+/// A failure to `action` the file at `path`, for `map_err`.
+fn failed<E: std::fmt::Display>(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(E) -> RenderError {
+    let path = path.to_path_buf();
+    move |e| RenderError::Write {
+        action,
+        path,
+        detail: e.to_string(),
+    }
 }
