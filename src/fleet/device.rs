@@ -100,10 +100,10 @@ impl<'a> Generator<'a> {
         cal: &'a Calibration,
         seed: u64,
         start: i64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, super::FleetError> {
         let (suite, suite_ref) = crate::probe::suite::load("quick")?;
         let pick = rand::distr::weighted::WeightedIndex::new(socs.iter().map(|s| s.weight))
-            .map_err(|e| format!("SoC weights: {e}"))?;
+            .map_err(|e| super::FleetError::Model(format!("SoC weights: {e}")))?;
         Ok(Generator {
             socs,
             cal,

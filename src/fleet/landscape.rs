@@ -132,7 +132,7 @@ fn by_deficit(deficits: &mut [f64], weight: f64, rng: &mut impl Rng) -> usize {
 }
 
 /// Build the landscape for `seed`.
-pub fn build(cal: &Calibration, seed: u64) -> Result<Vec<SimSoc>, String> {
+pub fn build(cal: &Calibration, seed: u64) -> Result<Vec<SimSoc>, super::FleetError> {
     let cat = catalog::catalog();
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed ^ 0x50C5);
     let weights = cal.soc_weights();
@@ -153,8 +153,9 @@ pub fn build(cal: &Calibration, seed: u64) -> Result<Vec<SimSoc>, String> {
 
     // GPU/CPU peak ratio: stratified quantiles of the log-normal over a shuffled order,
     // so the device-weighted distribution follows it closely.
-    let ln = LogNormal::new(cal.gpu_ratio.median.ln(), cal.gpu_ratio.sigma)
-        .map_err(|e| format!("datasets/fleet_calibration.toml gpu_ratio: {e}"))?;
+    let ln = LogNormal::new(cal.gpu_ratio.median.ln(), cal.gpu_ratio.sigma).map_err(|e| {
+        super::FleetError::Model(format!("datasets/fleet_calibration.toml gpu_ratio: {e}"))
+    })?;
     let mut draws: Vec<f64> = (0..4096).map(|_| ln.sample(&mut rng)).collect();
     draws.sort_by(f64::total_cmp);
     let mut order: Vec<usize> = (0..weights.len()).collect();
@@ -182,7 +183,11 @@ pub fn build(cal: &Calibration, seed: u64) -> Result<Vec<SimSoc>, String> {
     let mut used = vec![0usize; cal.uarch.len()];
 
     let throttle = rand_distr::Normal::new(cal.field.throttle_mean, cal.field.throttle_sd)
-        .map_err(|e| format!("datasets/fleet_calibration.toml field.throttle: {e}"))?;
+        .map_err(|e| {
+            super::FleetError::Model(format!(
+                "datasets/fleet_calibration.toml field.throttle: {e}"
+            ))
+        })?;
     let mut socs = Vec::with_capacity(weights.len());
     for (rank, &w) in weights.iter().enumerate() {
         let ui = uarch_of[rank];
@@ -208,7 +213,8 @@ pub fn build(cal: &Calibration, seed: u64) -> Result<Vec<SimSoc>, String> {
             (None, t) => {
                 let clusters = match t {
                     Some(t) => t.clusters.clone(),
-                    None => catalog::parse_clusters(&cu.uarch, &cu.cpu)?,
+                    None => catalog::parse_clusters(&cu.uarch, &cu.cpu)
+                        .map_err(super::FleetError::Model)?,
                 };
                 let vendor = t.map_or("Generic".to_string(), |t| t.vendor.clone());
                 let year =

@@ -4,9 +4,11 @@
 //! collector through its real HTTP API.
 
 mod device;
+mod error;
 mod landscape;
 
 pub use device::{cases, Case, Generator};
+pub use error::FleetError;
 pub use landscape::{build as landscape, SimSoc};
 
 use crate::analysis::DatasetWriter;
@@ -54,27 +56,27 @@ pub fn simulate(
     opts: &Options,
     sink: &Sink,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Summary, String> {
+) -> Result<Summary, FleetError> {
     let cal = crate::catalog::calibration()?;
     let socs = landscape(cal, opts.seed)?;
     let gen = Generator::new(&socs, cal, opts.seed, opts.start)?;
     if let Sink::Parquet(dir) = sink {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| FleetError::Io {
+            action: "create",
+            path: dir.clone(),
+            source,
+        })?;
     }
     let done = AtomicU64::new(0);
     let next = AtomicU64::new(0);
     let threads = opts.threads.max(1);
-    let results: Vec<Result<Summary, String>> = std::thread::scope(|s| {
+    let results: Vec<Result<Summary, FleetError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| s.spawn(|| worker(&gen, opts, sink, &next, &done, progress)))
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err("a simulation worker panicked".into()))
-            })
+            .map(|h| h.join().unwrap_or(Err(FleetError::Worker)))
             .collect()
     });
     let mut total = Summary::default();
@@ -90,17 +92,15 @@ pub fn simulate(
             Sink::Parquet(out) => {
                 let mut w = DatasetWriter::new(out);
                 for (seq, r) in &reports {
-                    w.push(r, *seq)
-                        .map_err(|e| format!("writing Parquet: {e}"))?;
+                    w.push(r, *seq).map_err(FleetError::Write)?;
                 }
-                w.flush().map_err(|e| format!("writing Parquet: {e}"))?;
+                w.flush().map_err(FleetError::Write)?;
                 one.files = w.files;
             }
             Sink::Collector { url, token } => {
                 let mut body = Vec::new();
                 for (_, r) in &reports {
-                    serde_json::to_writer(&mut body, r)
-                        .map_err(|e| format!("cannot encode a report: {e}"))?;
+                    serde_json::to_writer(&mut body, r).map_err(FleetError::Encode)?;
                     body.push(b'\n');
                 }
                 deliver_batch(&client()?, &upload_config(url, token), &body)?;
@@ -125,7 +125,7 @@ fn worker(
     next: &AtomicU64,
     done: &AtomicU64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Summary, String> {
+) -> Result<Summary, FleetError> {
     let mut sum = Summary::default();
     let mut writer = match sink {
         Sink::Parquet(dir) => Some(DatasetWriter::new(dir)),
@@ -148,11 +148,9 @@ fn worker(
                 sum.reports += 1;
                 sum.results += report.results.len() as u64;
                 if let Some(w) = writer.as_mut() {
-                    w.push(&report, seq)
-                        .map_err(|e| format!("writing Parquet: {e}"))?;
+                    w.push(&report, seq).map_err(FleetError::Write)?;
                 } else {
-                    serde_json::to_writer(&mut ndjson, &report)
-                        .map_err(|e| format!("cannot encode a report: {e}"))?;
+                    serde_json::to_writer(&mut ndjson, &report).map_err(FleetError::Encode)?;
                     ndjson.push(b'\n');
                 }
             }
@@ -164,7 +162,7 @@ fn worker(
         progress(done.fetch_add(last - first, Ordering::Relaxed) + (last - first));
     }
     if let Some(mut w) = writer {
-        w.flush().map_err(|e| format!("writing Parquet: {e}"))?;
+        w.flush().map_err(FleetError::Write)?;
         sum.files = w.files;
     }
     Ok(sum)
@@ -184,18 +182,19 @@ fn fixture_reports(
     gen: &Generator,
     dir: &Path,
     opts: &Options,
-) -> Result<Vec<(i64, Report)>, String> {
+) -> Result<Vec<(i64, Report)>, FleetError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read the fixtures in {}: {e}", dir.display()))?
+        .map_err(|source| FleetError::Io {
+            action: "read the fixtures in",
+            path: dir.to_path_buf(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     paths.sort();
     if paths.is_empty() {
-        return Err(format!(
-            "{} holds no device snapshots (*.json)",
-            dir.display()
-        ));
+        return Err(FleetError::NoFixtures(dir.to_path_buf()));
     }
     let mut out = Vec::with_capacity(paths.len());
     for (k, path) in paths.iter().enumerate() {
