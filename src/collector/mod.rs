@@ -1,6 +1,8 @@
 //! The collector: `fleetscope serve`. Takes reports from a whole fleet over HTTP
-//! (axum + tokio), validates each against `fleetscope.report/1`, and stores it with
-//! its flattened rows; readers page devices and stream exports. Host only.
+//! (axum + tokio): `http` (thin handlers, auth layers, request logs) over `ingest`
+//! (validation, the paced group-commit writer) over `store` (SQLite or PostgreSQL,
+//! the raw report and its device row); readers page devices and stream exports.
+//! Host only.
 
 mod error;
 mod http;

@@ -1,5 +1,5 @@
 //! The report's statistics, one small unit per figure or finding, all the same shape:
-//! `fn run(fleet, analysis)` adds its tables, headline numbers, findings and chart
+//! `fn run(dataset, analysis)` adds its tables, headline numbers, findings and chart
 //! descriptions. Adding a statistic is adding a file and a line to `UNITS`.
 
 mod clusters;
