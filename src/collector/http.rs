@@ -82,10 +82,13 @@ pub async fn log_request(req: Request, next: Next) -> Response {
     static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let method = req.method().clone();
+    // A reference count, not a copy of the string: the route is formatted only when
+    // the event is logged.
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or("(no route)".to_string(), |p| p.as_str().to_string());
+        .cloned();
+    let route = route.as_ref().map_or("(no route)", |p| p.as_str());
     let started = Instant::now();
     let resp = next.run(req).await;
     let (status, ms) = (

@@ -95,11 +95,6 @@ pub enum ProbeCommand {
     Help(Option<String>),
 }
 
-/// Is `name` one of the subcommands parsed here?
-pub fn is_probe_command(name: &str) -> bool {
-    USAGE.iter().any(|(c, _)| *c == name) || name == "__gpu-api-check"
-}
-
 /// Parse `args` (the subcommand name first). Errors are usage errors (exit status 2).
 pub fn parse(
     bin: &str,
@@ -346,9 +341,7 @@ mod tests {
         ));
         assert!(usage("fleetscope", None).contains("exit status: 0 done, 1"));
         for c in ["identify", "probe", "bench", "selftest"] {
-            assert!(is_probe_command(c));
             assert!(usage("x", Some(c)).contains(&format!("x {c}")));
         }
-        assert!(!is_probe_command("serve"));
     }
 }
