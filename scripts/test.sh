@@ -27,7 +27,7 @@ fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 
 if [ ! -d ../shared/datasets ] && [ -z "${FLEETSCOPE_SHARED:-}" ]; then
-  echo "note: ../shared/datasets is absent; tests that need the device snapshots will say SKIPPED" >&2
+  echo "note: ../shared/datasets is absent; tests that need the device snapshots will say SKIPPED (under CI they fail)" >&2
 fi
 
 # ARM for real: the static aarch64 probe, built before the tests so the device-lab

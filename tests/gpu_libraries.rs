@@ -3,6 +3,8 @@
 //! library that crashes while loading (the paper's ~1 % of devices) a recorded
 //! reason instead of a dead probe.
 
+mod common;
+
 use std::process::Command;
 
 fn identify_gpu(env: &[(&str, &str)]) -> serde_json::Value {
@@ -87,7 +89,9 @@ fn real_drivers_report_their_versions() {
         "/usr/lib/aarch64-linux-gnu/libOpenCL.so.1",
     ]);
     if !vulkan && !opencl {
-        eprintln!("SKIPPED: no Vulkan or OpenCL library installed (scripts/test.sh installs lavapipe and PoCL)");
+        common::skip(
+            "no Vulkan or OpenCL library installed (scripts/test.sh installs lavapipe and PoCL)",
+        );
         return;
     }
     let gpu = identify_gpu(&[]);

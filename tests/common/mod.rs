@@ -33,9 +33,22 @@ pub fn shared_datasets() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIPPED: {} not found; these tests need the shared device snapshots beside the checkout", dir.display());
+        skip(&format!(
+            "{} not found; these tests need the shared device snapshots beside the checkout",
+            dir.display()
+        ));
         None
     }
+}
+
+/// Say a test did not run because `what` is missing. Under CI (where scripts/test.sh
+/// provides everything) a missing part is a failure, never a silent pass.
+pub fn skip(what: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide this, but: {what} (run the tests through scripts/test.sh)"
+    );
+    eprintln!("SKIPPED: {what}");
 }
 
 /// Every device fixture (`*.json`) as (name, path), sorted.
