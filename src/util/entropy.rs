@@ -1,9 +1,7 @@
-//! Bytes from the operating system's entropy source: the `getrandom` system call, or
-//! `/dev/urandom` on kernels before 3.17 (old Android phones). When neither answers
-//! this is an error the caller must report: a token, a salt or an id is never derived
-//! from the time or the process id instead.
-
-use std::io::Read;
+//! Bytes from the operating system's entropy source, through the `getrandom` crate
+//! (the getrandom(2) system call, or `/dev/urandom` on kernels before 3.17, as on old
+//! Android phones). When neither answers this is an error the caller must report: a
+//! token, a salt or an id is never derived from the time or the process id instead.
 
 /// The OS entropy source could not be read.
 #[derive(Debug)]
@@ -25,41 +23,7 @@ impl std::error::Error for EntropyError {}
 
 /// Fill `buf` from the OS entropy source.
 pub fn fill(buf: &mut [u8]) -> Result<(), EntropyError> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let mut done = 0;
-        while done < buf.len() {
-            let rest = &mut buf[done..];
-            // SAFETY: the pointer and length describe `rest`, which we own mutably.
-            let n = unsafe { libc::syscall(libc::SYS_getrandom, rest.as_mut_ptr(), rest.len(), 0) };
-            if n > 0 {
-                done += n as usize;
-                continue;
-            }
-            let err = std::io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                // No getrandom in this kernel, or a seccomp filter refuses it.
-                Some(libc::ENOSYS) | Some(libc::EPERM) => return urandom(buf),
-                _ => return Err(EntropyError(format!("getrandom: {err}"))),
-            }
-        }
-        Ok(())
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        urandom(buf)
-    }
-}
-
-fn urandom(buf: &mut [u8]) -> Result<(), EntropyError> {
-    read_device("/dev/urandom", buf)
-}
-
-fn read_device(path: &str, buf: &mut [u8]) -> Result<(), EntropyError> {
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(buf))
-        .map_err(|e| EntropyError(format!("{path}: {e}")))
+    getrandom::fill(buf).map_err(|e| EntropyError(e.to_string()))
 }
 
 /// `bytes` random bytes as lowercase hex (a token of 32 bytes is 256 bits).
@@ -88,8 +52,7 @@ mod tests {
 
     #[test]
     fn the_error_says_what_to_do() {
-        let e = super::read_device("/nonexistent/urandom", &mut [0u8; 4]).unwrap_err();
-        let msg = e.to_string();
-        assert!(msg.contains("/nonexistent/urandom") && msg.contains("will not make a secret"));
+        let msg = super::EntropyError("getrandom: ENOSYS".into()).to_string();
+        assert!(msg.contains("ENOSYS") && msg.contains("will not make a secret"));
     }
 }
