@@ -80,6 +80,8 @@ fn run_all_with_a_disconnect() {
     .args(["--collector", &format!("http://{}", collector.addr)])
     .arg("--token-file")
     .arg(dir.join("ingest.tok"))
+    .arg("--salt-file")
+    .arg(dir.join("fleet.db.device-salt"))
     .env("FAKE_ADB_CONFIG", dir.join("config.json"));
     match arm_probe() {
         Some(p) => eprintln!(
@@ -128,6 +130,12 @@ fn run_all_with_a_disconnect() {
     assert_eq!(collector.stored(), 2);
     let export = collector.get("/v1/export?since=0", READ).text();
     assert!(export.lines().all(|l| !l.contains("\"partial\":true")));
+    assert!(
+        export
+            .lines()
+            .all(|l| l.contains("\"device_hash_scope\":\"fleet\"")),
+        "every uploaded report is hashed with the fleet's salt: {export}"
+    );
     // One partial report kept locally, valid, with the reason.
     let partials: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()
@@ -176,10 +184,12 @@ fn unusable_phones_fail_with_a_reason() {
         ]
     });
     std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-    // Another live run holds BUSY (this test process stands in for it).
+    // Another live run holds BUSY (this test process stands in for it, with the same
+    // OS file lock a run takes).
     let locks = std::env::temp_dir().join("fleetscope-locks");
     std::fs::create_dir_all(&locks).unwrap();
-    std::fs::write(locks.join("BUSY.lock"), std::process::id().to_string()).unwrap();
+    let held = std::fs::File::create(locks.join("BUSY.lock")).unwrap();
+    held.try_lock().expect("nothing else holds BUSY");
     let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
         .args([
             "run",
@@ -194,7 +204,7 @@ fn unusable_phones_fail_with_a_reason() {
         .env("FAKE_ADB_CONFIG", dir.join("config.json"))
         .output()
         .unwrap();
-    let _ = std::fs::remove_file(locks.join("BUSY.lock"));
+    drop(held);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
@@ -321,5 +331,145 @@ fn governor_lock_with_root_and_cooldown_between_runs() {
         .as_deref()
         .unwrap_or("")
         .contains("no root"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A phone `run` can drive: `serial` with the Pixel 8 snapshot, and the probe to push.
+fn one_phone(dir: &Path, serial: &str, datasets: &Path) -> Vec<String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let config = serde_json::json!({
+        "root": dir.join("phones"),
+        "devices": [{ "serial": serial, "state": "device", "fixture": datasets.join("devices/pixel-8.json") }]
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let mut args = vec![
+        "run".to_string(),
+        "--device".into(),
+        serial.into(),
+        "--adb".into(),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-adb").into(),
+        "--out".into(),
+        dir.join("reports").display().to_string(),
+    ];
+    if arm_probe().is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI builds the aarch64 probe before the tests"
+        );
+        let pd = dir.join("probes/arm64-v8a");
+        std::fs::create_dir_all(&pd).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_fleetscope-probe"),
+            pd.join("fleetscope-probe"),
+        )
+        .unwrap();
+        args.extend([
+            "--probe-dir".into(),
+            dir.join("probes").display().to_string(),
+        ]);
+    }
+    args
+}
+
+#[test]
+fn the_device_lock_is_never_shared_and_dies_with_its_holder() {
+    let Some(datasets) = common::shared_datasets() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("fleetscope-lock-{}", std::process::id()));
+    let serial = format!("LOCKTEST{}", std::process::id());
+    let args = one_phone(&dir, &serial, &datasets);
+    // A suite long enough to be caught holding the lock.
+    std::fs::write(
+        dir.join("slow.toml"),
+        SUITE.replace(
+            "min_time_ms = 300\nmax_time_ms = 600",
+            "min_time_ms = 4000\nmax_time_ms = 8000",
+        ),
+    )
+    .unwrap();
+    let fleetscope = |suite: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_fleetscope"));
+        c.args(&args)
+            .arg("--suite")
+            .arg(suite)
+            .env("FAKE_ADB_CONFIG", dir.join("config.json"));
+        c
+    };
+    let lock = std::env::temp_dir().join(format!("fleetscope-locks/{serial}.lock"));
+    let held = || {
+        std::fs::File::open(&lock)
+            .map(|f| f.try_lock().is_err())
+            .unwrap_or(false)
+    };
+    let mut first = fleetscope(dir.join("slow.toml").to_str().unwrap())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !held() {
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "the first run never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Two runs at once: the second is refused, naming the holder.
+    let second = fleetscope("quick").output().unwrap();
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(second.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("device is busy") && stdout.contains(&format!("pid {}", first.id())),
+        "{stdout}"
+    );
+    // The holder dies without a chance to clean up: the lock goes with it.
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    assert!(!held(), "a dead run's lock must be free at once");
+    std::fs::write(
+        dir.join("tiny.toml"),
+        SUITE.replace(
+            "shapes = [{ m = 64, n = 64, k = 64 }, { m = 96, n = 32, k = 48 }]",
+            "shapes = [{ m = 8, n = 8, k = 8 }]",
+        ),
+    )
+    .unwrap();
+    let third = fleetscope(dir.join("tiny.toml").to_str().unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&third.stdout);
+    assert!(!stdout.contains("busy"), "{stdout}");
+    assert_eq!(
+        third.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    assert!(stdout.contains("1 of 1 devices completed"), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn uploading_needs_the_fleet_salt() {
+    let dir = std::env::temp_dir().join(format!("fleetscope-nosalt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("tok"), "t").unwrap();
+    let (code, _, err) = common::fleetscope(&[
+        "run",
+        "--all",
+        "--adb",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-adb"),
+        "--collector",
+        "http://127.0.0.1:9",
+        "--token-file",
+        dir.join("tok").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--salt-file") && err.contains("device-salt"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

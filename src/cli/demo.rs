@@ -63,6 +63,9 @@ fn run(c: &DemoCli, work: &Path) -> Result<String, String> {
         stage(2, "probe: this machine, quick suite");
         let report = c.out.join("this-machine.json");
         let report_s = report.to_string_lossy().to_string();
+        // This machine is hashed with the demo fleet's salt, as `run --salt-file` would.
+        let salt = crate::collector::device_salt(&db, None)?;
+        crate::probe::identify::set_fleet_salt(Token::from_file(&salt)?.secret());
         crate::probe::commands::probe_command(
             "quick",
             &report_s,

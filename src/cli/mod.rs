@@ -123,11 +123,16 @@ enum Command {
         /// Probe binaries per ABI (DIR/ABI/fleetscope-probe); default: the build outputs.
         #[arg(long)]
         probe_dir: Option<PathBuf>,
-        /// Upload each complete report here (needs --token-file).
+        /// Upload each complete report here (needs --token-file and --salt-file).
         #[arg(long, requires = "token_file")]
         collector: Option<String>,
         #[arg(long)]
         token_file: Option<PathBuf>,
+        /// The fleet's device salt (the collector writes it beside its tokens as
+        /// DB.device-salt): device hashes are salted with it on the phone, and it is
+        /// never written into a report. Without it, hashes are local-only.
+        #[arg(long)]
+        salt_file: Option<PathBuf>,
         #[arg(long)]
         spool: Option<PathBuf>,
         #[arg(long)]
@@ -297,6 +302,7 @@ pub fn main() -> ExitCode {
             probe_dir,
             collector,
             token_file,
+            salt_file,
             spool,
             adb,
             repeat,
@@ -315,6 +321,17 @@ pub fn main() -> ExitCode {
                 if devices.is_empty() && !all {
                     return Err("name devices with --device SERIAL, or use --all".into());
                 }
+                let salt = salt_file
+                    .map(|f| crate::util::Token::from_file(&f))
+                    .transpose()?;
+                if collector.is_some() && salt.is_none() {
+                    return Err(
+                        "--collector needs --salt-file: reports for a fleet must hash \
+                                devices with the fleet's salt (the collector writes it beside \
+                                its tokens as DB.device-salt)"
+                            .into(),
+                    );
+                }
                 let cooldown_max = std::time::Duration::from_secs(cooldown_max_s);
                 crate::device::run_all(
                     &adb,
@@ -325,6 +342,7 @@ pub fn main() -> ExitCode {
                         out,
                         probe_dir,
                         collector,
+                        salt,
                         spool,
                         repeat,
                         lock_governor,

@@ -357,6 +357,19 @@ fn refusal(app: &App, r: Refusal) -> Response {
             format!("{}{error}", at(line)),
             serde_json::Value::Null,
         ),
+        Refusal::LocalHash { line } => refuse(
+            app,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "local_device_hash",
+            format!(
+                "{}the report's device_hash is local-only (made without the fleet's salt), so \
+                 the fleet could not count its device; produce reports for upload with \
+                 `fleetscope run --salt-file F` (the collector writes the salt beside its \
+                 tokens, DB.device-salt) or FLEETSCOPE_DEVICE_SALT set on the device",
+                at(line)
+            ),
+            serde_json::Value::Null,
+        ),
         Refusal::Empty => refuse(
             app,
             StatusCode::BAD_REQUEST,

@@ -7,7 +7,7 @@
 
 use super::metrics::Metrics;
 use super::store::{Incoming, Outcome, Store, StoreError};
-use crate::schema::{parse_report, ReportError};
+use crate::schema::{parse_report, HashScope, ReportError};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +41,9 @@ pub enum Refusal {
         error: StoreError,
         line: Option<usize>,
     },
+    /// A report whose device hash is local-only (made without the fleet's salt): it
+    /// would count its device as new on every run.
+    LocalHash { line: Option<usize> },
     /// A batch with no report in it.
     Empty,
 }
@@ -103,6 +106,9 @@ impl Ingest {
     pub fn parse(&self, body: &[u8], batch: bool) -> Result<Vec<Incoming>, Refusal> {
         let one = |bytes: &[u8], line: Option<usize>| {
             let report = parse_report(bytes).map_err(|error| Refusal::Report { error, line })?;
+            if report.device.device_hash_scope == Some(HashScope::Local) {
+                return Err(Refusal::LocalHash { line });
+            }
             Incoming::from_body(report, bytes).map_err(|error| Refusal::Unstorable { error, line })
         };
         if !batch {

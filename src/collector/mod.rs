@@ -117,13 +117,8 @@ fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Toke
     if let Some(f) = file {
         return Ok(Token::from_file(f)?);
     }
-    let base = db.strip_prefix("sqlite://").unwrap_or("fleetscope");
-    let path = std::path::PathBuf::from(format!("{base}.{kind}-token"));
-    let t = if path.exists() {
-        Token::from_file(&path)?
-    } else {
-        Token::generate(&path)?
-    };
+    let path = beside(db, &format!("{kind}-token"));
+    let t = secret_file(&path)?;
     tracing::info!(
         "{kind} token: {} (pass --{kind}-token-file to choose your own)",
         path.display()
@@ -131,11 +126,49 @@ fn token(file: &Option<std::path::PathBuf>, db: &str, kind: &str) -> Result<Toke
     Ok(t)
 }
 
+/// The fleet's device salt beside the collector's secrets, made once from OS entropy:
+/// `DB.device-salt` for SQLite, else `fleetscope.device-salt` beside the ingest token
+/// file (or in the working directory). The collector never uses it; `fleetscope run
+/// --salt-file` gives it to the phones.
+pub fn device_salt(
+    db: &str,
+    ingest_token_file: Option<&std::path::Path>,
+) -> Result<std::path::PathBuf, CollectorError> {
+    let path = match (db.starts_with("sqlite://"), ingest_token_file) {
+        (false, Some(f)) => f
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("fleetscope.device-salt"),
+        _ => beside(db, "device-salt"),
+    };
+    secret_file(&path)?;
+    Ok(path)
+}
+
+fn beside(db: &str, what: &str) -> std::path::PathBuf {
+    let base = db.strip_prefix("sqlite://").unwrap_or("fleetscope");
+    std::path::PathBuf::from(format!("{base}.{what}"))
+}
+
+/// The secret in `path`, or a new one written there (mode 0600).
+fn secret_file(path: &std::path::Path) -> Result<Token, CollectorError> {
+    Ok(if path.exists() {
+        Token::from_file(path)?
+    } else {
+        Token::generate(path)?
+    })
+}
+
 /// Run the collector until Ctrl-C or SIGTERM.
 pub fn serve(cfg: ServeConfig) -> Result<(), CollectorError> {
     let store = store::open(&cfg.db)?;
     let ingest = token(&cfg.ingest_token_file, &cfg.db, "ingest")?;
     let read = token(&cfg.read_token_file, &cfg.db, "read")?;
+    let salt = device_salt(&cfg.db, cfg.ingest_token_file.as_deref())?;
+    tracing::info!(
+        "device salt: {} (give it to `fleetscope run --salt-file`; reports hashed without it are refused)",
+        salt.display()
+    );
     runtime()?.block_on(async move {
         let listener = bind(&cfg.listen).await?;
         tracing::info!(

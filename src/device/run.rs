@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const REMOTE_DIR: &str = "/data/local/tmp";
+/// The fleet's salt on the phone for the length of a run (mode 0600, removed after).
+const REMOTE_SALT: &str = "/data/local/tmp/.fleetscope-salt";
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -27,6 +29,9 @@ pub struct RunOptions {
     /// Collector URL and ingest token; `None` keeps reports local.
     pub collector: Option<(String, String)>,
     pub spool: Option<PathBuf>,
+    /// The fleet's device salt (`--salt-file`), given to the probe on the phone and
+    /// never written into a report; without it device hashes are local-only.
+    pub salt: Option<crate::util::Token>,
     /// Runs per device; between runs, wait for the device to cool down.
     pub repeat: u32,
     /// With root, force the `performance` governor for the runs and restore it after.
@@ -53,62 +58,67 @@ pub enum Outcome {
     },
 }
 
-/// A lock file per device serial; removed when dropped. A lock whose process is gone is taken over.
-struct DeviceLock(PathBuf);
+/// A per-device lock: an OS file lock (flock) on `fleetscope-locks/SERIAL.lock` in the
+/// temporary directory. The kernel releases it when the holder exits, however it
+/// dies, and never grants it to two processes; the file itself stays (deleting it
+/// would let a waiter lock an unlinked inode) and holds the holder's pid for messages.
+struct DeviceLock {
+    _file: std::fs::File,
+}
 
 impl DeviceLock {
     fn take(serial: &str) -> Result<DeviceLock, String> {
         let dir = std::env::temp_dir().join("fleetscope-locks");
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let safe: String = serial
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                    c
+        let path = dir.join(format!("{}.lock", file_safe(serial)));
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {
+                use std::io::Write;
+                // Only the holder writes: the pid is for the next run's message.
+                let _ = file.set_len(0);
+                let _ = write!(file, "{}", std::process::id());
+                Ok(DeviceLock { _file: file })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    String::new()
                 } else {
-                    '_'
-                }
-            })
-            .collect();
-        let path = dir.join(format!("{safe}.lock"));
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    use std::io::Write;
-                    let _ = write!(f, "{}", std::process::id());
-                    return Ok(DeviceLock(path));
-                }
-                Err(_) => {
-                    let holder = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|p| p.trim().parse::<u32>().ok());
-                    match holder {
-                        Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
-                            return Err(format!(
-                                "device is busy: another fleetscope run (pid {pid}) holds {}",
-                                path.display()
-                            ));
-                        }
-                        _ => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
+                    format!(" (pid {holder})")
+                };
+                Err(format!(
+                    "device is busy: another fleetscope run{who} holds {}; wait for it to finish",
+                    path.display()
+                ))
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(format!("cannot lock {}: {e}", path.display()))
             }
         }
-        Err(format!("could not take the lock {}", path.display()))
     }
 }
 
-impl Drop for DeviceLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// A serial as a file name: letters, digits, `-` and `.`; anything else becomes `_`.
+fn file_safe(serial: &str) -> String {
+    serial
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The probe binary for an ABI: `--probe-dir DIR` (DIR/ABI/fleetscope-probe or
@@ -168,6 +178,7 @@ fn step(adb: &Adb, serial: &str, args: &[&str], what: &str) -> Result<String, St
 
 /// What one device needs for its runs, prepared once.
 struct Prepared {
+    /// The probe as the phone's shell runs it (with the fleet's salt in its environment).
     remote_probe: String,
     remote_suite: String,
     identity: Identity,
@@ -186,6 +197,32 @@ pub fn run_device(
         Ok(l) => l,
         Err(reason) => return vec![Outcome::Failed { reason }],
     };
+    let outcomes = runs(adb, serial, opt, note);
+    if opt.salt.is_some() {
+        let removed = adb.shell(
+            serial,
+            &format!("rm -f {REMOTE_SALT}"),
+            Duration::from_secs(20),
+        );
+        if !matches!(removed, Ok(ref o) if o.ok()) {
+            note(
+                serial,
+                &format!(
+                    "could not remove the salt from the phone ({REMOTE_SALT}): delete it by hand"
+                ),
+            );
+        }
+    }
+    outcomes
+}
+
+/// The runs on one locked device.
+fn runs(
+    adb: &Adb,
+    serial: &str,
+    opt: &RunOptions,
+    note: &(dyn Fn(&str, &str) + Sync),
+) -> Vec<Outcome> {
     let prepared = match prepare(adb, serial, opt, note) {
         Ok(p) => p,
         Err(reason) => return vec![Outcome::Failed { reason }],
@@ -293,7 +330,7 @@ fn prepare(
     };
     let probe = probe_for(&abi, opt.probe_dir.as_deref())?;
     let (_, suite_ref) = suite::load(&opt.suite)?;
-    let remote_probe = format!("{REMOTE_DIR}/fleetscope-probe");
+    let mut remote_probe = format!("{REMOTE_DIR}/fleetscope-probe");
     let mut remote_suite = opt.suite.clone();
     note(serial, &format!("pushing {} ({abi})", probe.display()));
     step(
@@ -308,6 +345,14 @@ fn prepare(
         &["shell", &format!("chmod 755 {remote_probe}")],
         "chmod",
     )?;
+    if let Some(salt) = &opt.salt {
+        push_salt(adb, serial, salt)?;
+        // Read on the phone, so the salt is in no host process's arguments.
+        remote_probe = format!(
+            "{}=\"$(cat {REMOTE_SALT})\" {remote_probe}",
+            crate::probe::identify::SALT_ENV
+        );
+    }
     if !matches!(opt.suite.as_str(), "quick" | "standard") {
         remote_suite = format!("{REMOTE_DIR}/fleetscope-suite.toml");
         step(
@@ -595,6 +640,42 @@ fn write_governors(adb: &Adb, serial: &str, values: &[(String, String)]) -> Resu
     } else {
         Err(out.complaint())
     }
+}
+
+/// Put the fleet's salt on the phone, readable by the shell user alone.
+fn push_salt(adb: &Adb, serial: &str, salt: &crate::util::Token) -> Result<(), String> {
+    let local = std::env::temp_dir().join(format!(
+        "fleetscope-salt-{}-{}",
+        std::process::id(),
+        crate::util::entropy::secret_hex(8).map_err(|e| e.to_string())?
+    ));
+    let written = {
+        use std::io::Write;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(&local)
+            .and_then(|mut f| f.write_all(salt.secret().as_bytes()))
+    };
+    let pushed = written
+        .map_err(|e| format!("cannot write the salt for the phone: {e}"))
+        .and_then(|()| {
+            step(
+                adb,
+                serial,
+                &["push", &local.to_string_lossy(), REMOTE_SALT],
+                "adb push salt",
+            )
+        });
+    let _ = std::fs::remove_file(&local);
+    pushed?;
+    step(
+        adb,
+        serial,
+        &["shell", &format!("chmod 600 {REMOTE_SALT}")],
+        "chmod salt",
+    )
+    .map(drop)
 }
 
 /// Force `performance` on every CPU; returns what to restore.

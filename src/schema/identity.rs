@@ -48,8 +48,25 @@ pub struct DeviceInfo {
     /// Salted SHA-256 of a stable device id: never a serial number, IMEI or account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_hash: Option<String>,
+    /// Whose salt made `device_hash`: `fleet` (the fleet's secret salt, the same device
+    /// hashes alike across runs) or `local` (a random salt made for this run alone,
+    /// because none was given: the hash counts nothing across runs). Absent in reports
+    /// from probes before this field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_hash_scope: Option<HashScope>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_bytes: Option<u64>,
+}
+
+/// Whose salt made a device hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "host", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum HashScope {
+    /// The fleet's salt (`fleetscope run --salt-file`, or `FLEETSCOPE_DEVICE_SALT`).
+    Fleet,
+    /// A random salt made for this run only: the hash is meaningful in this report alone.
+    Local,
 }
 
 /// How sure identification is of the SoC.

@@ -10,7 +10,7 @@ mod validate;
 
 pub use identity::{
     ApiSupport, CacheInfo, Cluster, Confidence, Cpu, CpuInfo, DeviceInfo, Evidence, GpuInfo,
-    Identity, Issue, SocInfo, ThermalInfo, ThermalZone, X86Id,
+    HashScope, Identity, Issue, SocInfo, ThermalInfo, ThermalZone, X86Id,
 };
 pub use report::{
     Dtype, KernelResult, LatencyStats, Report, RunConditions, SuiteRef, TempReading, Throttling,

@@ -1,17 +1,57 @@
 //! The device itself: model, OS, ABI, kernel, memory, and a salted hash that lets the
 //! collector count a device once without ever seeing a serial number.
+//!
+//! The salt is the fleet's secret (`FLEETSCOPE_DEVICE_SALT`, which `fleetscope run
+//! --salt-file` sets on the phone, or [`set_fleet_salt`]). Without one there is no
+//! public default (anyone could hash candidate serials with it): the hash is salted
+//! with random bytes made for this process and marked `local`.
 
 use super::Sysroot;
-use crate::schema::DeviceInfo;
+use crate::schema::{DeviceInfo, HashScope};
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
-/// Default salt; fleets set `FLEETSCOPE_DEVICE_SALT` so hashes are theirs alone.
-const DEFAULT_SALT: &str = "fleetscope-device-v1";
+/// The environment variable that carries the fleet's salt to the probe.
+pub const SALT_ENV: &str = "FLEETSCOPE_DEVICE_SALT";
+
+static FLEET_SALT: OnceLock<String> = OnceLock::new();
+static LOCAL_SALT: OnceLock<Option<String>> = OnceLock::new();
+
+/// Use `salt` as the fleet's salt for every identification in this process (the demo
+/// probes this machine with its collector's salt). The first call wins.
+pub fn set_fleet_salt(salt: &str) {
+    let _ = FLEET_SALT.set(salt.trim().to_string());
+}
+
+/// The salt and whose it is; `None` when there is no fleet salt and the OS entropy
+/// source cannot make a local one.
+fn salt() -> Option<(String, HashScope)> {
+    let fleet = FLEET_SALT.get().cloned().or_else(|| {
+        std::env::var(SALT_ENV)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    });
+    match fleet {
+        Some(s) => Some((s, HashScope::Fleet)),
+        None => LOCAL_SALT
+            .get_or_init(|| crate::util::entropy::secret_hex(32).ok())
+            .clone()
+            .map(|s| (s, HashScope::Local)),
+    }
+}
+
+/// What `identify` says about a `local` hash.
+pub const LOCAL_HASH_NOTE: &str = "device_hash is local-only: no fleet salt was given, so it is salted with random bytes made for this run and matches no other run; use `fleetscope run --salt-file F` (or set FLEETSCOPE_DEVICE_SALT on the device) for a hash the fleet can count";
 
 pub fn identify_device(sys: &Sysroot, arch: Option<&str>) -> DeviceInfo {
     let prop = |k: &str| sys.prop(k).map(str::to_string);
     let android = sys.prop("ro.build.version.sdk").is_some()
         || sys.prop("ro.build.version.release").is_some();
+    let hashed = stable_id(sys).and_then(|id| {
+        let (salt, scope) = salt()?;
+        Some((salted_hash(&salt, &id), scope))
+    });
     let os_release = sys.read("/etc/os-release").and_then(|t| {
         t.lines()
             .find_map(|l| l.strip_prefix("PRETTY_NAME="))
@@ -47,7 +87,8 @@ pub fn identify_device(sys: &Sysroot, arch: Option<&str>) -> DeviceInfo {
         kernel: sys
             .read_line("/proc/version")
             .and_then(|v| v.split_whitespace().nth(2).map(str::to_string)),
-        device_hash: stable_id(sys).map(|id| salted_hash(&id)),
+        device_hash: hashed.as_ref().map(|(h, _)| h.clone()),
+        device_hash_scope: hashed.map(|(_, scope)| scope),
         memory_bytes: sys.read("/proc/meminfo").and_then(|t| {
             let line = t.lines().find(|l| l.starts_with("MemTotal:"))?;
             line.split_whitespace()
@@ -68,8 +109,7 @@ fn stable_id(sys: &Sysroot) -> Option<String> {
         .filter(|s| !s.is_empty() && s != "unknown" && s != "0")
 }
 
-fn salted_hash(id: &str) -> String {
-    let salt = std::env::var("FLEETSCOPE_DEVICE_SALT").unwrap_or_else(|_| DEFAULT_SALT.to_string());
+fn salted_hash(salt: &str, id: &str) -> String {
     let digest = Sha256::digest(format!("{salt}\0{id}").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -78,9 +118,10 @@ fn salted_hash(id: &str) -> String {
 mod tests {
     #[test]
     fn hash_hides_the_id() {
-        let h = super::salted_hash("ABC123");
+        let h = super::salted_hash("s", "ABC123");
         assert_eq!(h.len(), 64);
         assert!(!h.contains("ABC123"));
-        assert_ne!(h, super::salted_hash("ABC124"));
+        assert_ne!(h, super::salted_hash("s", "ABC124"));
+        assert_ne!(h, super::salted_hash("t", "ABC123"));
     }
 }

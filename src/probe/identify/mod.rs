@@ -13,6 +13,7 @@ mod sysroot;
 mod thermal;
 
 pub use cpuinfo::parse_cpu_list;
+pub use device::{set_fleet_salt, SALT_ENV};
 pub use fixture::{fixture_from_bytes, load_fixture};
 pub use gpu::api_check_main;
 pub use soc::{decode as decode_soc_source, Hints as SocHints};
@@ -67,6 +68,9 @@ pub fn identify(sys: &Sysroot) -> Identity {
     }
     let thermal = thermal::read_zones(sys);
     let device = device::identify_device(sys, arch.as_deref());
+    if device.device_hash_scope == Some(crate::schema::HashScope::Local) {
+        note(&mut issues, "device", device::LOCAL_HASH_NOTE.into());
+    }
     if device.memory_bytes.is_none() {
         note(
             &mut issues,
