@@ -1,7 +1,9 @@
 //! `fleetscope upload`: deliver report files to a collector with retries (exponential
-//! backoff with full jitter, `Retry-After` honoured) and a local spool, so a report
-//! that cannot be delivered now is kept and sent later. A report is removed from the
-//! spool only after the collector acknowledged it (stored, or an exact duplicate).
+//! backoff with full jitter on network errors, 429 and 5xx; `Retry-After` honoured as
+//! seconds or an HTTP date) and a local spool, so a report that cannot be delivered
+//! now is kept and sent later. A report enters the spool atomically (temporary file,
+//! fsync, rename, directory fsync: a crash leaves the whole report or none of it) and
+//! leaves it only after the collector acknowledged it (stored, or an exact duplicate).
 
 use super::ClientError;
 use crate::schema::parse_report;
@@ -92,8 +94,7 @@ fn post(
         .headers()
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s.min(60)));
+        .and_then(|v| retry_after(v, std::time::SystemTime::now()));
     let text = resp.text().unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let message = json["message"].as_str().unwrap_or(&text).to_string();
@@ -106,6 +107,24 @@ fn post(
         },
         _ => Attempt::Done(Delivery::Refused(format!("HTTP {status}: {message}"))),
     }
+}
+
+/// The longest a `Retry-After` may hold a report back.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A `Retry-After` value (RFC 9110 10.2.3): delay-seconds or an HTTP date, as the
+/// wait from `now` (a date in the past is no wait), at most a minute; `None` when it
+/// is neither.
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// Full jitter: a uniform delay in [0, min(max, base * 2^attempt)].
@@ -184,9 +203,19 @@ pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), C
             }
         };
         std::fs::create_dir_all(spool).map_err(spool_error("create"))?;
-        let mut spooled: Vec<PathBuf> = std::fs::read_dir(spool)
+        let entries: Vec<PathBuf> = std::fs::read_dir(spool)
             .map_err(spool_error("read"))?
             .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        // A temporary file is a spool write cut short: its report is still where it came from.
+        for tmp in entries
+            .iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "tmp"))
+        {
+            let _ = std::fs::remove_file(tmp);
+        }
+        let mut spooled: Vec<PathBuf> = entries
+            .into_iter()
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         spooled.sort();
@@ -227,7 +256,7 @@ pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), C
             (Delivery::Stored | Delivery::Duplicate, _, true) => remove(&path, &mut out),
             (Delivery::Deferred(_), Some(spool), false) => {
                 let target = spool.join(format!("{}.json", report.report_id));
-                match std::fs::copy(&path, &target) {
+                match write_atomically(&target, &body) {
                     Ok(_) => {
                         out += &format!("{}: spooled to {}\n", path.display(), target.display())
                     }
@@ -242,11 +271,69 @@ pub fn upload(cfg: &UploadConfig, files: &[PathBuf]) -> Result<(String, bool), C
     Ok((out, all_ok))
 }
 
+/// Write `bytes` to `target` so that a crash at any point leaves either the old state
+/// or the whole new file: a temporary file beside it, fsync, rename, fsync the directory.
+fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, target)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 fn remove(path: &Path, out: &mut String) {
     if let Err(e) = std::fs::remove_file(path) {
         *out += &format!(
             "{}: delivered but could not be removed from the spool: {e}\n",
             path.display()
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_after;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        // Sun, 06 Nov 1994 08:49:37 GMT, the RFC's own example.
+        let now = UNIX_EPOCH + Duration::from_secs(784111777);
+        assert_eq!(retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:42 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:40:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(retry_after("86400", now), Some(Duration::from_secs(60)));
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-3", now), None);
+    }
+
+    #[test]
+    fn an_atomic_write_leaves_no_temporary_file() {
+        let dir = std::env::temp_dir().join(format!("fleetscope-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("r.json");
+        super::write_atomically(&target, b"{}").unwrap();
+        super::write_atomically(&target, b"{\"a\":1}").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"{\"a\":1}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
