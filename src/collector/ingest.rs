@@ -7,7 +7,7 @@
 
 use super::metrics::Metrics;
 use super::store::{Incoming, Outcome, Store, StoreError};
-use crate::schema::{parse_report, HashScope, ReportError};
+use crate::schema::{batch_lines, parse_report, HashScope, ReportError};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,10 +115,8 @@ impl Ingest {
             return Ok(vec![one(body, None)?]);
         }
         let mut items = Vec::new();
-        for (n, line) in body.split(|&b| b == b'\n').enumerate() {
-            if !line.iter().all(u8::is_ascii_whitespace) {
-                items.push(one(line, Some(n + 1))?);
-            }
+        for (n, line) in batch_lines(body) {
+            items.push(one(line, Some(n))?);
         }
         if items.is_empty() {
             return Err(Refusal::Empty);

@@ -1,13 +1,16 @@
 //! The wire formats: the report `fleetscope.report/1` (serde types, the schema id and
-//! validation) and the streamed `result <json>` line of a running suite. Depends on serde alone (schemars only under the `host` feature, to
-//! generate the committed JSON Schema).
+//! validation), the NDJSON batch of reports, and the streamed `result <json>` line of
+//! a running suite. Depends on serde alone (schemars only under the `host` feature,
+//! to generate the committed JSON Schema).
 
+mod batch;
 mod depth;
 mod identity;
 mod report;
 mod stream;
 mod validate;
 
+pub use batch::batch_lines;
 pub use identity::{
     ApiSupport, CacheInfo, Cluster, Confidence, Cpu, CpuInfo, DeviceInfo, Evidence, GpuInfo,
     HashScope, Identity, Issue, SocInfo, ThermalInfo, ThermalZone, X86Id,
