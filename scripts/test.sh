@@ -44,7 +44,9 @@ echo "aarch64 probe: $size bytes (budget 2000000)"
 # A real PostgreSQL server for the collector's PostgreSQL tests.
 FLEETSCOPE_TEST_PG=$(bash scripts/start-postgres.sh)
 export FLEETSCOPE_TEST_PG
-echo "PostgreSQL for the tests: $FLEETSCOPE_TEST_PG"
+# The CA that signed its TLS certificate, for the sslmode=verify-full test.
+export FLEETSCOPE_TEST_PG_CA=${PG_TLS_DIR:-/tmp/fleetscope-pg-tls}/ca.pem
+echo "PostgreSQL for the tests: $FLEETSCOPE_TEST_PG (TLS CA $FLEETSCOPE_TEST_PG_CA)"
 
 cargo test --locked --all-targets
 

@@ -1,8 +1,10 @@
 //! PostgreSQL, for several collector nodes behind one load balancer: the same tables
 //! as SQLite, `report_id` unique across nodes, one transaction per group commit.
-//! Rooms as SQLite's: `migrations` (the schema, under an advisory lock).
+//! Rooms as SQLite's: `migrations` (the schema, under an advisory lock), and `tls`
+//! (libpq's sslmode over rustls).
 
 mod migrations;
+mod tls;
 
 use super::{DeviceIdentity, DeviceRow, Incoming, Outcome, Store, StoreError};
 use migrations::migrate;
@@ -20,9 +22,23 @@ pub(super) fn err(context: &str) -> impl Fn(postgres::Error) -> StoreError + '_ 
 
 impl PgStore {
     pub fn open(url: &str) -> Result<Self, StoreError> {
+        let target = tls::target(url)?;
+        let connector = tls::connector(&target)?;
         let connect = || {
-            Client::connect(url, NoTls)
-                .map_err(|e| StoreError(format!("cannot connect to PostgreSQL: {e}")))
+            match &connector {
+                Some(tls) => Client::connect(&target.url, tls.clone()),
+                None => Client::connect(&target.url, NoTls),
+            }
+            .map_err(|e| {
+                let why = chain(&e);
+                let hint = if why.contains("invalid peer certificate") {
+                    "; name the CA that signed the server's certificate with sslrootcert=PATH in \
+                     the URL (or sslmode=require encrypts without checking it)"
+                } else {
+                    ""
+                };
+                StoreError(format!("cannot connect to PostgreSQL: {why}{hint}"))
+            })
         };
         let mut writer = connect()?;
         migrate(&mut writer)?;
@@ -32,6 +48,18 @@ impl PgStore {
             reader: Mutex::new(reader),
         })
     }
+}
+
+/// An error with every cause under it (`error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer`): the top line alone does not say what to fix.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text += &format!(": {c}");
+        cause = c.source();
+    }
+    text
 }
 
 impl Store for PgStore {
