@@ -32,27 +32,13 @@ pub struct ExportSummary {
     pub files: u64,
 }
 
-/// A store URL without its password, for the state file.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
-
 /// Export every report of `db_url` above the last exported sequence into `out`.
 pub fn export(
     db_url: &str,
     out: &Path,
     progress: &dyn Fn(u64),
 ) -> Result<ExportSummary, AnalysisError> {
-    let source = redact(db_url);
+    let source = crate::util::redact_url(db_url);
     let store = store::open(db_url).map_err(|e| AnalysisError::Store {
         from: source.clone(),
         source: e,

@@ -159,21 +159,6 @@ fn secret_file(path: &std::path::Path) -> Result<Token, CollectorError> {
     })
 }
 
-/// A store URL fit for a log: the password, if any, replaced by `***`.
-pub fn redact(db: &str) -> String {
-    let Some((scheme, rest)) = db.split_once("://") else {
-        return db.to_string();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
-        }
-        _ => db.to_string(),
-    }
-}
-
 /// Run the collector until Ctrl-C or SIGTERM.
 pub fn serve(cfg: ServeConfig) -> Result<(), CollectorError> {
     let store = store::open(&cfg.db)?;
@@ -189,7 +174,7 @@ pub fn serve(cfg: ServeConfig) -> Result<(), CollectorError> {
         tracing::info!(
             "fleetscope collector listening on http://{} (store {})",
             local_addr(&listener)?,
-            redact(&cfg.db)
+            crate::util::redact_url(&cfg.db)
         );
         let app = App::new(Arc::from(store), ingest, read, cfg.limits.queue)
             .map_err(CollectorError::Runtime)?;
@@ -335,20 +320,4 @@ async fn shutdown() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_logged_store_url_hides_its_password() {
-        assert_eq!(
-            super::redact("postgres://fleet:s3cr3t@db:5432/f?sslmode=require"),
-            "postgres://fleet:***@db:5432/f?sslmode=require"
-        );
-        assert_eq!(
-            super::redact("postgres://fleet@db/f"),
-            "postgres://fleet@db/f"
-        );
-        assert_eq!(super::redact("sqlite://fleet.db"), "sqlite://fleet.db");
-    }
 }
