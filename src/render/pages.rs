@@ -34,7 +34,7 @@ pub fn comparisons(a: &Analysis) -> Vec<Comparison> {
         .collect()
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -99,8 +99,8 @@ pub fn markdown(a: &Analysis, meta: &Meta, charts: &[Chart], comparisons: &[Comp
     let _ = writeln!(s, "# Fleet report\n");
     let _ = writeln!(
         s,
-        "{} devices (each counted once, by its latest report) from `{}`, generated {}.\n",
-        a.devices, meta.source, meta.generated_at
+        "{} devices (each counted once, by its latest report) that ran the suite {}, from `{}`, generated {}.\n",
+        a.devices, a.suite, meta.source, meta.generated_at
     );
     let _ = writeln!(s, "## Findings\n");
     for (i, f) in a.findings.iter().enumerate() {
@@ -147,7 +147,7 @@ pub fn markdown(a: &Analysis, meta: &Meta, charts: &[Chart], comparisons: &[Comp
     s
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+pub(super) const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
 h1{margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}\
 figure{margin:1.5em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.92em}table{border-collapse:collapse;font-size:.86em;margin:.6em 0}\
@@ -171,8 +171,9 @@ pub fn html(
     let _ = writeln!(s, "<h1>Fleet report</h1>");
     let _ = writeln!(
         s,
-        "<p class=\"meta\">{} devices (each counted once, by its latest report) from <code>{}</code>, generated {}. Tables as CSV in <code>tables/</code>, headline numbers in <code>stats.json</code>.</p>",
+        "<p class=\"meta\">{} devices (each counted once, by its latest report) that ran the suite {}, from <code>{}</code>, generated {}. Tables as CSV in <code>tables/</code>, headline numbers in <code>stats.json</code>.</p>",
         a.devices,
+        esc(&a.suite),
         esc(&meta.source),
         esc(&meta.generated_at)
     );

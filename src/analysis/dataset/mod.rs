@@ -7,7 +7,7 @@
 
 mod read;
 
-pub use read::{load, Dataset};
+pub use read::{load, load_every_report, scan_parts, Dataset, SuiteUse, SUITE_COLUMNS};
 
 use super::AnalysisError;
 use crate::catalog;
@@ -114,6 +114,7 @@ table!(
         gpu_vendor: Str, gpu_model: Str, gpu_peak_gflops: F64,
         gles: Str, vulkan: Str, opencl: Str, opencl_status: Str,
         throttle_ratio: F64, partial: Bool, errors: I64,
+        suite_id: Cat, suite_version: Cat, suite_sha256: Cat,
     }
 );
 
@@ -125,6 +126,7 @@ table!(
         cluster: I64, uarch: Cat, role: Cat, path: Cat, ops: I64,
         min_us: F64, p50_us: F64, p99_us: F64, mean_us: F64, cv: F64, gops: F64,
         freq_khz: I64, temp_before_c: F64, temp_after_c: F64, skipped: Cat,
+        suite_id: Cat, suite_version: Cat, suite_sha256: Cat,
     }
 );
 
@@ -416,6 +418,9 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
     );
     d.partial.push(Some(rep.partial));
     d.errors.push(Some(rep.errors.len() as i64));
+    d.suite_id.push(Some(&rep.suite.id));
+    d.suite_version.push(Some(&rep.suite.version));
+    d.suite_sha256.push(Some(&rep.suite.sha256));
     d.rows += 1;
 
     let mut shape = String::new();
@@ -449,6 +454,9 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
         r.temp_before_c.push(k.temp_c.and_then(|t| t.before));
         r.temp_after_c.push(k.temp_c.and_then(|t| t.after));
         r.skipped.push(k.skipped.as_deref());
+        r.suite_id.push(Some(&rep.suite.id));
+        r.suite_version.push(Some(&rep.suite.version));
+        r.suite_sha256.push(Some(&rep.suite.sha256));
         r.rows += 1;
     }
 }

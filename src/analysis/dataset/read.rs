@@ -1,6 +1,11 @@
 //! Reading a dataset for the statistics: the latest report of each device (one small
 //! frame in memory) and a way to run a query over its results a batch of part files at
 //! a time, so memory stays bounded whatever the fleet's size.
+//!
+//! Like with like: a dataset may hold reports of several suites (quick and standard,
+//! or two versions of one). The statistics use one, the suite (id, version, sha256)
+//! of the most devices, for devices and results alike, and say what they left out.
+//! Exports written before suites were recorded read as one suite, `unknown`.
 
 use super::scan;
 use crate::analysis::AnalysisError;
@@ -14,8 +19,87 @@ pub struct Dataset {
     pub devices: DataFrame,
     /// Number of devices.
     pub n: f64,
+    /// The suite whose devices and results the statistics use.
+    pub suite: SuiteUse,
     /// The results part files, in batches of about `BATCH_BYTES`.
     batches: Vec<Vec<PathBuf>>,
+}
+
+/// The suite a dataset's statistics use, and the devices of other suites left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuiteUse {
+    /// `None` for reports exported before suites were recorded.
+    pub id: Option<String>,
+    pub version: Option<String>,
+    pub sha256: Option<String>,
+    /// Devices (latest report each) of this suite.
+    pub devices: usize,
+    /// Every other suite, by label, with its devices, most first.
+    pub left_out: Vec<(String, usize)>,
+}
+
+impl SuiteUse {
+    /// `standard v2 (sha256 1a2b3c4d)`, or `unknown` for old exports.
+    pub fn label(&self) -> String {
+        label(
+            self.id.as_deref(),
+            self.version.as_deref(),
+            self.sha256.as_deref(),
+        )
+    }
+}
+
+fn label(id: Option<&str>, version: Option<&str>, sha: Option<&str>) -> String {
+    match id {
+        Some(id) => format!(
+            "{id} v{} (sha256 {})",
+            version.unwrap_or("?"),
+            sha.map_or("?", |s| &s[..s.len().min(8)])
+        ),
+        None => "unknown (exported before suites were recorded)".into(),
+    }
+}
+
+/// The suite columns of both tables.
+pub const SUITE_COLUMNS: [&str; 3] = ["suite_id", "suite_version", "suite_sha256"];
+
+/// One table of a dataset, part file by part file, with the suite columns as strings
+/// (null in parts written before they existed).
+pub fn scan_parts(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
+    // A missing table gets `scan`'s message, which says what to point --data at.
+    let _ = scan(dir, table)?;
+    let root = dir.join(table);
+    let files = part_files(&root)?;
+    if files.is_empty() {
+        return Err(AnalysisError::Dataset(format!(
+            "{} has no {table}/ part files: point --data at a directory written by `fleetscope export` or `fleetscope simulate`",
+            dir.display()
+        )));
+    }
+    let err = |source: PolarsError| AnalysisError::Read {
+        dir: root.clone(),
+        source,
+    };
+    let scans = files
+        .iter()
+        .map(|(f, _)| {
+            let mut lf = LazyFrame::scan_parquet(
+                PlRefPath::new(f.to_string_lossy().as_ref()),
+                ScanArgsParquet::default(),
+            )?;
+            let schema = lf.collect_schema()?;
+            let suite: Vec<Expr> = SUITE_COLUMNS
+                .iter()
+                .map(|c| match schema.contains(c) {
+                    true => col(*c).cast(DataType::String),
+                    false => lit(NULL).cast(DataType::String).alias(*c),
+                })
+                .collect();
+            Ok(lf.with_columns(suite))
+        })
+        .collect::<PolarsResult<Vec<_>>>()
+        .map_err(err)?;
+    concat(scans, UnionArgs::default()).map_err(err)
 }
 
 /// Parquet bytes of results read per batch: bounds memory whatever the fleet size.
@@ -26,8 +110,33 @@ impl Dataset {
     /// time, and stack what it returns. A report's results all live in one part file,
     /// so a query may group by `seq` freely.
     pub fn per_batch(&self, query: impl Fn(LazyFrame) -> LazyFrame) -> PolarsResult<DataFrame> {
-        let latest = self.devices.clone().lazy().select([col("seq")]);
         let mut out: Option<DataFrame> = None;
+        self.for_each_batch(query, |df| {
+            match out.as_mut() {
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+                None => out = Some(df),
+            }
+            Ok(())
+        })?;
+        match out {
+            Some(mut df) => {
+                df.rechunk_mut();
+                Ok(df)
+            }
+            None => Err(polars_err!(NoData: "the dataset has no results part files")),
+        }
+    }
+
+    /// Like [`Dataset::per_batch`], but hand each batch's frame to `each` instead of
+    /// stacking them (for consumers that fold results into their own structures).
+    pub fn for_each_batch(
+        &self,
+        query: impl Fn(LazyFrame) -> LazyFrame,
+        mut each: impl FnMut(DataFrame) -> PolarsResult<()>,
+    ) -> PolarsResult<()> {
+        let latest = self.devices.clone().lazy().select([col("seq")]);
         for files in &self.batches {
             let scans = files
                 .iter()
@@ -44,31 +153,18 @@ impl Dataset {
                 [col("seq")],
                 JoinArgs::new(JoinType::Semi),
             );
-            let df = stream(query(results))?;
-            match out.as_mut() {
-                Some(acc) => {
-                    acc.vstack_mut(&df)?;
-                }
-                None => out = Some(df),
-            }
+            each(stream(query(results))?)?;
         }
-        match out {
-            Some(mut df) => {
-                df.rechunk_mut();
-                Ok(df)
-            }
-            None => Err(polars_err!(NoData: "the dataset has no results part files")),
-        }
+        Ok(())
     }
 }
 
-/// `DIR/results/*/*.parquet`, sorted, cut into batches of about `BATCH_BYTES`.
-fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, AnalysisError> {
-    let root = dir.join("results");
+/// `ROOT/*/*.parquet` with their sizes, sorted.
+fn part_files(root: &Path) -> Result<Vec<(PathBuf, u64)>, AnalysisError> {
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    let parts = std::fs::read_dir(&root).map_err(|source| AnalysisError::Io {
+    let parts = std::fs::read_dir(root).map_err(|source| AnalysisError::Io {
         action: "read",
-        path: root.clone(),
+        path: root.to_path_buf(),
         source,
     })?;
     for part in parts.flatten() {
@@ -83,6 +179,12 @@ fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, AnalysisError> {
         }
     }
     files.sort();
+    Ok(files)
+}
+
+/// `DIR/results/*/*.parquet`, sorted, cut into batches of about `BATCH_BYTES`.
+fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, AnalysisError> {
+    let files = part_files(&dir.join("results"))?;
     let mut batches: Vec<Vec<PathBuf>> = Vec::new();
     let mut size = u64::MAX;
     for (p, len) in files {
@@ -123,19 +225,31 @@ const DEVICE_COLUMNS: &[&str] = &[
 
 /// Load a dataset directory: latest report per device, and its results.
 pub fn load(dir: &Path) -> Result<Dataset, AnalysisError> {
+    load_with(dir, false)
+}
+
+/// Load a dataset directory keeping every report (one row per report in `devices`),
+/// for comparisons of repeated runs on the same devices.
+pub fn load_every_report(dir: &Path) -> Result<Dataset, AnalysisError> {
+    load_with(dir, true)
+}
+
+fn load_with(dir: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
     let err = |source: PolarsError| AnalysisError::Read {
         dir: dir.to_path_buf(),
         source,
     };
     let mut cols: Vec<Expr> = DEVICE_COLUMNS.iter().map(|c| col(*c)).collect();
     cols.push(col("device_key"));
+    cols.extend(SUITE_COLUMNS.iter().map(|c| col(*c)));
     let latest_of_device = col("seq").max().over([col("device_key")]).map_err(err)?;
-    let devices = scan(dir, "devices")?
+    let all = scan_parts(dir, "devices")?
         .with_column(coalesce(&[col("device_hash"), col("report_id")]).alias("device_key"))
-        .filter(col("seq").eq(latest_of_device))
+        .filter(col("seq").eq(latest_of_device).or(lit(every_report)))
         .select(cols)
         .collect()
         .map_err(err)?;
+    let (devices, suite) = one_suite(all).map_err(err)?;
     if devices.height() == 0 {
         return Err(AnalysisError::Dataset(format!(
             "{} holds no device reports: export a collector with data, or simulate a fleet",
@@ -149,8 +263,80 @@ pub fn load(dir: &Path) -> Result<Dataset, AnalysisError> {
     Ok(Dataset {
         devices,
         n,
+        suite,
         batches,
     })
+}
+
+/// Keep the devices of the suite most devices ran; say what else there was.
+fn one_suite(devices: DataFrame) -> PolarsResult<(DataFrame, SuiteUse)> {
+    let counts = devices
+        .clone()
+        .lazy()
+        .group_by(SUITE_COLUMNS.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .agg([len().alias("devices")])
+        .sort_by_exprs(
+            [
+                col("devices"),
+                col("suite_id"),
+                col("suite_version"),
+                col("suite_sha256"),
+            ],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, false, false, false])
+                .with_nulls_last(true),
+        )
+        .collect()?;
+    let text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
+        Ok(counts
+            .column(name)?
+            .str()?
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect())
+    };
+    let (ids, versions, shas) = (
+        text("suite_id")?,
+        text("suite_version")?,
+        text("suite_sha256")?,
+    );
+    let n: Vec<usize> = counts
+        .column("devices")?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .iter()
+        .map(|v| v.unwrap_or(0) as usize)
+        .collect();
+    if n.is_empty() {
+        return Ok((devices, SuiteUse::default()));
+    }
+    let is = |c: &str, v: &Option<String>| match v {
+        Some(v) => col(c).eq_missing(lit(v.as_str())),
+        None => col(c).is_null(),
+    };
+    let chosen = is("suite_id", &ids[0])
+        .and(is("suite_version", &versions[0]))
+        .and(is("suite_sha256", &shas[0]));
+    let kept = devices.lazy().filter(chosen).collect()?;
+    let suite = SuiteUse {
+        id: ids[0].clone(),
+        version: versions[0].clone(),
+        sha256: shas[0].clone(),
+        devices: n[0],
+        left_out: (1..n.len())
+            .map(|i| {
+                (
+                    label(
+                        ids[i].as_deref(),
+                        versions[i].as_deref(),
+                        shas[i].as_deref(),
+                    ),
+                    n[i],
+                )
+            })
+            .collect(),
+    };
+    Ok((kept, suite))
 }
 
 /// Collect with the streaming engine (bounded memory on large scans).

@@ -41,6 +41,8 @@ pub struct Analysis {
     pub findings: Vec<String>,
     /// The charts, in report order (the paper's figures first).
     pub charts: Vec<Chart>,
+    /// The suite the statistics use (`standard v2 (sha256 ...)`).
+    pub suite: String,
     /// Findings with their rank, until `analyse` orders them.
     ranked: Vec<(u8, String)>,
 }
@@ -106,6 +108,7 @@ pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, Analysis
         ..Default::default()
     };
     a.stat("fleet.devices", fleet.n);
+    suite(&fleet, &mut a);
     for (name, unit) in UNITS {
         progress(name);
         unit(&fleet, &mut a).map_err(|source| AnalysisError::Statistic { name, source })?;
@@ -113,6 +116,40 @@ pub fn analyse(dir: &Path, progress: &dyn Fn(&str)) -> Result<Analysis, Analysis
     a.ranked.sort_by_key(|(rank, _)| *rank);
     a.findings = a.ranked.drain(..).map(|(_, text)| text).collect();
     Ok(a)
+}
+
+/// Which suite the statistics use (`suite.*` in stats.json), and a finding when the
+/// dataset held others, which were left out rather than averaged in.
+fn suite(fleet: &Dataset, a: &mut Analysis) {
+    let s = &fleet.suite;
+    a.suite = s.label();
+    for (key, v) in [
+        ("suite.id", &s.id),
+        ("suite.version", &s.version),
+        ("suite.sha256", &s.sha256),
+    ] {
+        if let Some(v) = v {
+            a.stats.insert(key.into(), Value::from(v.as_str()));
+        }
+    }
+    let left: usize = s.left_out.iter().map(|(_, n)| n).sum();
+    a.stat("suite.devices_left_out", left as f64);
+    if left > 0 {
+        let others: Vec<String> = s
+            .left_out
+            .iter()
+            .map(|(l, n)| format!("{l}: {n}"))
+            .collect();
+        a.finding(
+            0,
+            format!(
+                "The dataset mixes suites; this report uses {} ({} devices) and leaves out {left} devices that ran others ({}), so no statistic averages two suites.",
+                s.label(),
+                s.devices,
+                others.join("; ")
+            ),
+        );
+    }
 }
 
 /// Runs of one thread on the device's fastest cluster.
@@ -129,9 +166,11 @@ pub fn kernel_in<S: AsRef<str>>(names: &[S]) -> Expr {
         .unwrap_or(lit(false))
 }
 
-/// In a group, `value` of the row whose `key` is `is` (to pair f32 with int8, big with little).
+/// In a group, `value` of the rows whose `key` is `is` (to pair f32 with int8, big
+/// with little): their mean, since clusters that tie for fastest are all `big`, and
+/// taking the first of them made the statistic depend on row order.
 fn pick(value: &str, key: &str, is: &str) -> Expr {
-    col(value).filter(col(key).eq(lit(is))).first().alias(is)
+    col(value).filter(col(key).eq(lit(is))).mean().alias(is)
 }
 
 pub(crate) fn round(x: f64, digits: i32) -> f64 {
