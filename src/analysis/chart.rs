@@ -28,6 +28,13 @@ pub enum Spec {
         hlines: Vec<Mark>,
         vlines: Vec<Mark>,
     },
+    /// One row per category (first at the top): a point with its interval
+    /// (low, value, high), and a reference line at zero.
+    Intervals {
+        categories: Vec<String>,
+        points: Vec<(f64, f64, f64)>,
+        value_label: String,
+    },
     /// Points; log y axis optional.
     Scatter {
         x_label: String,

@@ -34,6 +34,16 @@ pub struct SimulateCli {
     /// Add one report per device snapshot in DIR (e.g. ../shared/datasets/devices): real identities, modelled results.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
+    /// The suite the simulated probes ran: quick, standard or a suite file.
+    #[arg(long, default_value = "quick")]
+    pub suite: String,
+    /// Seed of the population (the SoC landscape); default: --seed. Fleets with one
+    /// population seed and different --seed differ only by which devices were drawn.
+    #[arg(long)]
+    pub population_seed: Option<u64>,
+    /// Inject a known change: KERNEL/DTYPE/UARCH=+PCT (e.g. gemm/f32/cortex-a53=+8; * for any dtype or core); repeatable.
+    #[arg(long = "change")]
+    pub changes: Vec<crate::fleet::Change>,
 }
 
 pub fn simulate(c: SimulateCli) -> Result<String, String> {
@@ -60,6 +70,9 @@ pub fn simulate(c: SimulateCli) -> Result<String, String> {
             start: SIM_START,
             threads,
             fixtures: c.fixtures.clone(),
+            suite: c.suite.clone(),
+            population_seed: c.population_seed.unwrap_or(c.seed),
+            changes: c.changes.clone(),
         },
         &sink,
         &|n| bar.set_position(n),
@@ -190,4 +203,105 @@ fn peak_rss_mb() -> u64 {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb / 1024)
+}
+
+#[derive(clap::Args)]
+pub struct CompareCli {
+    /// The baseline: a dataset directory, a store URL (sqlite://, postgres://), or report files (a .json file or a folder of them).
+    #[arg(long)]
+    pub base: String,
+    /// The fleet or run to judge, in any of the same forms.
+    #[arg(long)]
+    pub new: String,
+    /// Write compare.html, compare.md, compare.json, the chart and the cell table here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the comparison as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// What a cell's group is: the core type a result ran on, the SoC, or the device (every report a sample).
+    #[arg(long, default_value = "uarch")]
+    pub by: crate::analysis::compare::GroupBy,
+    /// Smallest change reported, in percent.
+    #[arg(long, default_value_t = 5.0)]
+    pub threshold: f64,
+    /// False discovery rate over all tested cells.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Fewest devices (reports with --by device) per side for a cell to be tested.
+    #[arg(long, default_value_t = 10)]
+    pub min_samples: usize,
+    /// Exit 1 when a regression is found (for CI gates).
+    #[arg(long)]
+    pub fail_on_regression: bool,
+}
+
+/// `compare`: the text (or JSON) to print, and whether a regression was found.
+pub fn compare(c: &CompareCli) -> Result<(String, bool), String> {
+    use crate::analysis::compare;
+    let valid = c.threshold >= 0.0 && c.threshold.is_finite() && c.alpha > 0.0 && c.alpha < 1.0;
+    if !valid {
+        return Err("--threshold must be a percentage >= 0 and --alpha in (0, 1)".into());
+    }
+    let t = Instant::now();
+    let scratch = std::env::temp_dir().join(format!("fleetscope-compare-{}", std::process::id()));
+    let every = c.by == compare::GroupBy::Device;
+    let opened = compare::open(&c.base, &scratch.join("base"), every).and_then(|base| {
+        let new = compare::open(&c.new, &scratch.join("new"), every)?;
+        compare::compare(
+            &base,
+            &new,
+            &compare::Options {
+                by: c.by,
+                threshold: c.threshold / 100.0,
+                alpha: c.alpha,
+                min_samples: c.min_samples,
+            },
+        )
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    let result = opened?;
+    tracing::debug!(
+        secs = t.elapsed().as_secs_f64(),
+        cells = result.cells_tested,
+        "compare done"
+    );
+    let regressed = !result.regressions.is_empty();
+    if let Some(out) = &c.out {
+        crate::render::write_comparison(&result, out, &c.base, &c.new)?;
+    }
+    if c.json {
+        let text = serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?;
+        return Ok((text + "\n", regressed));
+    }
+    let mut text = format!(
+        "{} cells tested ({} paired by device), {} with too few samples, in {:.1} s: {} regressions, {} improvements (|change| >= {} %, FDR {}).\n",
+        result.cells_tested,
+        result.paired_cells,
+        result.insufficient,
+        t.elapsed().as_secs_f64(),
+        result.regressions.len(),
+        result.improvements.len(),
+        c.threshold,
+        c.alpha
+    );
+    for (what, cells) in [
+        ("slower", &result.regressions),
+        ("faster", &result.improvements),
+    ] {
+        for x in cells.iter().take(20) {
+            text += &format!(
+                "  {what} {:+.1} % [{:+.1}, {:+.1}] q={:.1e}  {}\n",
+                x.change_pct,
+                x.ci_pct[0],
+                x.ci_pct[1],
+                x.q_value,
+                compare::Comparison::label(x)
+            );
+        }
+    }
+    if let Some(out) = &c.out {
+        text += &format!("-> {}\n", out.join("compare.html").display());
+    }
+    Ok((text, regressed))
 }

@@ -95,6 +95,9 @@ fn run(c: &DemoCli, work: &Path) -> Result<String, String> {
         token_file: Some(ingest_file),
         threads: None,
         fixtures: None,
+        suite: "quick".into(),
+        population_seed: None,
+        changes: Vec::new(),
     })?;
     eprint!("      {sim}");
     collector.stop()?;

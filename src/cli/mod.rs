@@ -173,6 +173,8 @@ enum Command {
         #[arg(long, default_value = "reports/latest")]
         out: PathBuf,
     },
+    /// Did it regress, and where: compare two fleets cell by cell (kernel, dtype, shape, threads, core type).
+    Compare(analyst::CompareCli),
     /// Print the JSON Schema of the fleetscope.report/1 document.
     Schema,
     #[command(name = "__gpu-api-check", hide = true, disable_help_flag = true)]
@@ -365,6 +367,17 @@ pub fn main() -> ExitCode {
         Command::Simulate(c) => analyst::simulate(c),
         Command::Export { db, out } => analyst::export(&db, &out),
         Command::Report { data, db, out } => analyst::report(data.as_deref(), db.as_deref(), &out),
+        Command::Compare(c) => match analyst::compare(&c) {
+            Ok((text, regressed)) => {
+                print!("{text}");
+                return if regressed && c.fail_on_regression {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            Err(e) => Err(e),
+        },
         Command::Schema => serde_json::to_string_pretty(&crate::schema::json_schema())
             .map(|s| s + "\n")
             .map_err(|e| e.to_string()),

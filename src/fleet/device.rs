@@ -89,6 +89,8 @@ pub struct Generator<'a> {
     pub cases: Vec<Case>,
     pub suite: SuiteRef,
     pub seed: u64,
+    /// Known changes injected into the results (`simulate --change`).
+    pub changes: Vec<super::Change>,
     pick: rand::distr::weighted::WeightedIndex<f64>,
     /// Unix seconds of the first collection day.
     pub start: i64,
@@ -98,10 +100,10 @@ impl<'a> Generator<'a> {
     pub fn new(
         socs: &'a [SimSoc],
         cal: &'a Calibration,
-        seed: u64,
-        start: i64,
+        opts: &super::Options,
     ) -> Result<Self, super::FleetError> {
-        let (suite, suite_ref) = crate::probe::suite::load("quick")?;
+        let (seed, start) = (opts.seed, opts.start);
+        let (suite, suite_ref) = crate::probe::suite::load(&opts.suite)?;
         let pick = rand::distr::weighted::WeightedIndex::new(socs.iter().map(|s| s.weight))
             .map_err(|e| super::FleetError::Model(format!("SoC weights: {e}")))?;
         Ok(Generator {
@@ -110,6 +112,7 @@ impl<'a> Generator<'a> {
             cases: cases(&suite),
             suite: suite_ref,
             seed,
+            changes: opts.changes.clone(),
             pick,
             start,
         })
@@ -355,7 +358,13 @@ impl<'a> Generator<'a> {
                     let jitter = Normal::new(1.0, cv / 2.0)
                         .map_or(1.0, |d| d.sample(rng))
                         .clamp(0.7, 1.4);
-                    let p50 = case.ops as f64 / (gflops * 1e3) * jitter;
+                    let changed: f64 = self
+                        .changes
+                        .iter()
+                        .filter(|c| c.applies(&case.family, case.dtype, &spec.uarch))
+                        .map(|c| 1.0 + c.pct / 100.0)
+                        .product();
+                    let p50 = case.ops as f64 / (gflops * 1e3) * jitter * changed;
                     let tail = 1.0 + cv * rng.random_range(1.8..3.5);
                     let lat = LatencyStats {
                         min: p50 * (1.0 - cv).max(0.5),

@@ -37,6 +37,64 @@ pub struct Options {
     /// Also add one report per device snapshot in this directory (the fixture format
     /// of `../shared/datasets/devices`): real identities, modelled results.
     pub fixtures: Option<PathBuf>,
+    /// The suite the simulated probes ran (`quick`, `standard` or a file).
+    pub suite: String,
+    /// Seeds the SoC landscape (the population); `seed` then draws its devices. Two
+    /// fleets of one population with different `seed`s differ only by sampling.
+    pub population_seed: u64,
+    /// Known changes injected into the results.
+    pub changes: Vec<Change>,
+}
+
+/// A known change injected into a simulated fleet (`KERNEL/DTYPE/UARCH=+PCT`, `*` for
+/// any dtype or core): matching results take `1 + PCT/100` times as long.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub kernel: String,
+    pub dtype: Option<crate::schema::Dtype>,
+    pub uarch: Option<String>,
+    pub pct: f64,
+}
+
+impl Change {
+    fn applies(&self, kernel: &str, dtype: crate::schema::Dtype, uarch: &str) -> bool {
+        self.kernel == kernel
+            && self.dtype.is_none_or(|d| d == dtype)
+            && self.uarch.as_deref().is_none_or(|u| u == uarch)
+    }
+}
+
+impl std::str::FromStr for Change {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Change, String> {
+        let bad = || {
+            format!("--change {s:?}: write KERNEL/DTYPE/UARCH=+PCT, e.g. gemm/f32/cortex-a53=+8 (* for any dtype or core)")
+        };
+        let (cell, pct) = s.split_once('=').ok_or_else(bad)?;
+        let pct: f64 = pct
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .map_err(|_| bad())?;
+        let parts: Vec<&str> = cell.split('/').collect();
+        let [kernel, dtype, uarch] = parts[..] else {
+            return Err(bad());
+        };
+        let any = |v: &str| (v != "*").then(|| v.to_string());
+        let dtype = match any(dtype) {
+            Some(d) => Some(crate::schema::Dtype::parse(&d).ok_or_else(bad)?),
+            None => None,
+        };
+        if !pct.is_finite() || pct <= -100.0 || kernel.is_empty() {
+            return Err(bad());
+        }
+        Ok(Change {
+            kernel: kernel.to_string(),
+            dtype,
+            uarch: any(uarch),
+            pct,
+        })
+    }
 }
 
 /// What a simulation produced.
@@ -58,8 +116,8 @@ pub fn simulate(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, FleetError> {
     let cal = crate::catalog::calibration()?;
-    let socs = landscape(cal, opts.seed)?;
-    let gen = Generator::new(&socs, cal, opts.seed, opts.start)?;
+    let socs = landscape(cal, opts.population_seed)?;
+    let gen = Generator::new(&socs, cal, opts)?;
     if let Sink::Parquet(dir) = sink {
         std::fs::create_dir_all(dir).map_err(|source| FleetError::Io {
             action: "create",

@@ -82,6 +82,11 @@ fn draw_on<DB: DrawingBackend>(chart: &Chart, root: &DrawingArea<DB, Shift>) -> 
             } => xy(
                 root, &s.title, x_label, y_label, series, *y_log, *percent_y, hlines, vlines, true,
             ),
+            Spec::Intervals {
+                categories,
+                points,
+                value_label,
+            } => intervals(root, &s.title, categories, points, value_label),
             Spec::Scatter {
                 x_label,
                 y_label,
@@ -208,6 +213,90 @@ fn bars<DB: DrawingBackend>(
             .border_style(BLACK.mix(0.4))
             .label_font((FAMILY, 14))
             .draw()
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+/// A forest plot: per row a point and its interval, a line at zero.
+fn intervals<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    categories: &[String],
+    points: &[(f64, f64, f64)],
+    value_label: &str,
+) -> Res {
+    let n = categories.len().max(1);
+    let finite = points
+        .iter()
+        .flat_map(|&(l, m, h)| [l, m, h])
+        .filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let pad = ((hi - lo) * 0.08).max(1.0);
+    let longest = categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(4);
+    let label_w = (longest as u32 * 8 + 24).clamp(90, 420);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FAMILY, 22))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(label_w)
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5f64..(n as f64 - 0.5))
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc(value_label)
+        .x_label_formatter(&|v| format!("{v:+.0}%"))
+        .label_style((FAMILY, 14))
+        .axis_desc_style((FAMILY, 16))
+        .draw()
+        .map_err(e)?;
+    let row = |i: usize| (n - 1 - i) as f64;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+            BLACK.mix(0.5).stroke_width(1),
+        )))
+        .map_err(e)?;
+    for (i, &(l, m, h)) in points.iter().enumerate().take(n) {
+        if !(l.is_finite() && m.is_finite() && h.is_finite()) {
+            continue;
+        }
+        let color = if m > 0.0 { COLORS[3] } else { COLORS[2] };
+        let y = row(i);
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(l, y), (h, y)],
+                color.stroke_width(3),
+            )))
+            .map_err(e)?;
+        chart
+            .draw_series(std::iter::once(Circle::new((m, y), 5, color.filled())))
+            .map_err(e)?;
+        let small = (FAMILY, 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Bottom));
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(" {m:+.1}%"),
+                (m, y + 0.1),
+                small,
+            )))
+            .map_err(e)?;
+    }
+    let style = (FAMILY, 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    for (i, c) in categories.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(lo - pad, row(i)));
+        root.draw(&Text::new(c.clone(), (x - 8, y), style.clone()))
             .map_err(e)?;
     }
     Ok(())

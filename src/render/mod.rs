@@ -1,12 +1,15 @@
 //! The report, drawn and laid out from the analysis: each chart description drawn
 //! with plotters (PNG and SVG), every table as CSV, `stats.json` (headline numbers),
 //! `report.md`, and a self-contained `index.html` (charts embedded, no scripts, no
-//! network). Nothing here computes a statistic.
+//! network), and the same for a comparison of two fleets (`compare`). Nothing here
+//! computes a statistic.
 
 mod charts;
+mod compare;
 mod error;
 mod pages;
 
+pub use compare::write_comparison;
 pub use error::RenderError;
 
 use crate::analysis::Analysis;
