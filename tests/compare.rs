@@ -261,3 +261,65 @@ fn a_report_never_averages_two_suites() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Rewrite every part file of `dir` without the suite columns, as exports written
+/// before they existed.
+fn strip_suites(dir: &Path) {
+    use polars::prelude::*;
+    for table in ["devices", "results"] {
+        for part in std::fs::read_dir(dir.join(table)).unwrap() {
+            for f in std::fs::read_dir(part.unwrap().path()).unwrap() {
+                let p = f.unwrap().path();
+                let mut df = ParquetReader::new(std::fs::File::open(&p).unwrap())
+                    .finish()
+                    .unwrap();
+                df = df.drop_many(["suite_id", "suite_version", "suite_sha256"]);
+                ParquetWriter::new(std::fs::File::create(&p).unwrap())
+                    .finish(&mut df)
+                    .unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn exports_from_before_suites_still_read() {
+    let dir = tmp("old");
+    let old = fleet(&dir, "old", 8, &[]);
+    strip_suites(Path::new(&old));
+    let new = fleet(&dir, "new", 9, &[]);
+    // The old export alone: one suite, unknown.
+    let report = dir.join("report");
+    ok(&["report", "--data", &old, "--out", report.to_str().unwrap()]);
+    let s = stats(&report);
+    assert!(s.get("suite.id").is_none(), "{s:?}");
+    assert_eq!(s["suite.devices_left_out"], 0.0);
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(md.contains("the suite unknown"), "{md}");
+    // Compared with a new export, cell by cell as usual.
+    let c = compare(&old, &new, &[]);
+    assert!(c["cells_tested"].as_u64().unwrap() > 100, "{c}");
+    // Old and new parts in one directory (an export continued after an upgrade).
+    let mixed = Path::new(&old);
+    for table in ["devices", "results"] {
+        let from = Path::new(&new).join(table);
+        for part in std::fs::read_dir(&from).unwrap() {
+            let part = part.unwrap().path();
+            let to = mixed.join(table).join(part.file_name().unwrap());
+            std::fs::create_dir_all(&to).unwrap();
+            for f in std::fs::read_dir(&part).unwrap() {
+                let f = f.unwrap().path();
+                let name = format!("new-{}", f.file_name().unwrap().to_string_lossy());
+                std::fs::copy(&f, to.join(name)).unwrap();
+            }
+        }
+    }
+    let report = dir.join("report-mixed");
+    ok(&["report", "--data", &old, "--out", report.to_str().unwrap()]);
+    let s = stats(&report);
+    assert!(
+        s["suite.devices_left_out"].as_f64().unwrap() > 1000.0,
+        "{s:?}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -112,8 +112,24 @@ pub struct Comparison {
 /// Cell identity: kernel, dtype, shape, threads, group.
 type Key = (String, String, String, i64, String);
 
-/// Per cell, per sample id (device key, or report seq), the value.
-type Samples = HashMap<Key, Vec<(String, f64)>>;
+/// Per cell, per sample (an interned device key, or report), the value.
+type Samples = HashMap<Key, Vec<(u32, f64)>>;
+
+/// Device keys as small integers, shared by both sides so pairs can be found: a
+/// million-device fleet holds 40 million samples, and a string each would be gigabytes.
+#[derive(Default)]
+struct Ids(HashMap<String, u32>);
+
+impl Ids {
+    fn get(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.0.get(key) {
+            return id;
+        }
+        let id = self.0.len() as u32;
+        self.0.insert(key.to_string(), id);
+        id
+    }
+}
 
 /// Where one side of a comparison comes from.
 pub fn open(spec: &str, scratch: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
@@ -178,12 +194,13 @@ pub fn open(spec: &str, scratch: &Path, every_report: bool) -> Result<Dataset, A
 }
 
 /// The samples of one side: per cell, one value per device (or per report).
-fn samples(d: &Dataset, by: GroupBy) -> PolarsResult<Samples> {
+fn samples(d: &Dataset, by: GroupBy, ids: &mut Ids, side: &str) -> PolarsResult<Samples> {
     let group = match by {
         GroupBy::Uarch => col("uarch").cast(DataType::String),
         GroupBy::Soc => col("soc_key"),
         GroupBy::Device => col("device_key"),
     };
+    // With --by device every report is a sample: its seq (made distinct per side below).
     let sample_id = match by {
         GroupBy::Device => col("seq").cast(DataType::String),
         _ => col("device_key"),
@@ -222,37 +239,59 @@ fn samples(d: &Dataset, by: GroupBy) -> PolarsResult<Samples> {
                     col("sample"),
                 ])
                 .agg([col("p50_us").median()])
+                // Rows of one cell together: a key is built once per cell, not per row.
+                .sort(
+                    ["kernel", "dtype", "shape", "threads", "group"],
+                    SortMultipleOptions::default(),
+                )
         },
         |df| {
-            let s = |n: &str| -> PolarsResult<Vec<Option<String>>> {
-                Ok(df
-                    .column(n)?
-                    .str()?
-                    .iter()
-                    .map(|v| v.map(str::to_string))
-                    .collect())
+            let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
+            let (k, dt, sh) = (s("kernel")?, s("dtype")?, s("shape")?);
+            let (g, id) = (s("group")?, s("sample")?);
+            let th = df.column("threads")?.i64()?.clone();
+            let v = df.column("p50_us")?.f64()?.clone();
+            let mut current: Option<(Key, Vec<(u32, f64)>)> = None;
+            let mut flush = |cur: Option<(Key, Vec<(u32, f64)>)>| {
+                if let Some((key, vals)) = cur {
+                    out.entry(key).or_default().extend(vals);
+                }
             };
-            let (k, dt, sh, g, id) = (
-                s("kernel")?,
-                s("dtype")?,
-                s("shape")?,
-                s("group")?,
-                s("sample")?,
-            );
-            let th: Vec<Option<i64>> = df.column("threads")?.i64()?.iter().collect();
-            let v: Vec<Option<f64>> = df.column("p50_us")?.f64()?.iter().collect();
-            for i in 0..df.height() {
-                if let (Some(k), Some(g), Some(id), Some(v)) = (&k[i], &g[i], &id[i], v[i]) {
+            let cols = k.iter().zip(dt.iter()).zip(sh.iter()).zip(th.iter());
+            for ((((k, dt), sh), th), ((g, id), v)) in
+                cols.zip(g.iter().zip(id.iter()).zip(v.iter()))
+            {
+                let (Some(k), Some(g), Some(id), Some(v)) = (k, g, id, v) else {
+                    continue;
+                };
+                let (dt, sh, th) = (
+                    dt.unwrap_or_default(),
+                    sh.unwrap_or_default(),
+                    th.unwrap_or(0),
+                );
+                let same = current.as_ref().is_some_and(|(key, _)| {
+                    key.0 == k && key.1 == dt && key.2 == sh && key.3 == th && key.4 == g
+                });
+                if !same {
+                    flush(current.take());
                     let key = (
-                        k.clone(),
-                        dt[i].clone().unwrap_or_default(),
-                        sh[i].clone().unwrap_or_default(),
-                        th[i].unwrap_or(0),
-                        g.clone(),
+                        k.to_string(),
+                        dt.to_string(),
+                        sh.to_string(),
+                        th,
+                        g.to_string(),
                     );
-                    out.entry(key).or_default().push((id.clone(), v));
+                    current = Some((key, Vec::new()));
+                }
+                let sample = match by {
+                    GroupBy::Device => ids.get(&format!("{side}:{id}")),
+                    _ => ids.get(id),
+                };
+                if let Some((_, vals)) = current.as_mut() {
+                    vals.push((sample, v));
                 }
             }
+            flush(current.take());
             Ok(())
         },
     )?;
@@ -265,8 +304,10 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
         name: "compare",
         source,
     };
-    let a = samples(base, opt.by).map_err(err)?;
-    let mut b = samples(new, opt.by).map_err(err)?;
+    let mut ids = Ids::default();
+    let a = samples(base, opt.by, &mut ids, "base").map_err(err)?;
+    let mut b = samples(new, opt.by, &mut ids, "new").map_err(err)?;
+    drop(ids);
     let mut keys: Vec<&Key> = a.keys().filter(|k| b.contains_key(*k)).collect();
     keys.sort();
     let min = opt.min_samples.max(3);
@@ -282,12 +323,12 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
             continue;
         }
         // Paired when most of the smaller side's devices are on both sides.
-        let by_id: HashMap<&str, f64> = sa.iter().map(|(id, v)| (id.as_str(), *v)).collect();
+        let by_id: HashMap<u32, f64> = sa.iter().copied().collect();
         let pairs: Vec<(f64, f64)> = match opt.by {
             GroupBy::Device => Vec::new(),
             _ => sb
                 .iter()
-                .filter_map(|(id, v)| by_id.get(id.as_str()).map(|x| (*x, *v)))
+                .filter_map(|(id, v)| by_id.get(id).map(|x| (*x, *v)))
                 .collect(),
         };
         let (est, method) = if pairs.len() >= min && 2 * pairs.len() >= na.min(nb) {

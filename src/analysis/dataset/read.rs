@@ -82,21 +82,7 @@ pub fn scan_parts(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
     };
     let scans = files
         .iter()
-        .map(|(f, _)| {
-            let mut lf = LazyFrame::scan_parquet(
-                PlRefPath::new(f.to_string_lossy().as_ref()),
-                ScanArgsParquet::default(),
-            )?;
-            let schema = lf.collect_schema()?;
-            let suite: Vec<Expr> = SUITE_COLUMNS
-                .iter()
-                .map(|c| match schema.contains(c) {
-                    true => col(*c).cast(DataType::String),
-                    false => lit(NULL).cast(DataType::String).alias(*c),
-                })
-                .collect();
-            Ok(lf.with_columns(suite))
-        })
+        .map(|(f, _)| scan_part(f))
         .collect::<PolarsResult<Vec<_>>>()
         .map_err(err)?;
     concat(scans, UnionArgs::default()).map_err(err)
@@ -140,12 +126,7 @@ impl Dataset {
         for files in &self.batches {
             let scans = files
                 .iter()
-                .map(|f| {
-                    LazyFrame::scan_parquet(
-                        PlRefPath::new(f.to_string_lossy().as_ref()),
-                        ScanArgsParquet::default(),
-                    )
-                })
+                .map(|f| scan_part(f))
                 .collect::<PolarsResult<Vec<_>>>()?;
             let results = concat(scans, UnionArgs::default())?.join(
                 latest.clone(),
@@ -157,6 +138,25 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// One part file, its columns in one order (sorted by name, the suite columns last,
+/// as strings, null in parts written before they existed): parts of every age stack.
+fn scan_part(f: &Path) -> PolarsResult<LazyFrame> {
+    let mut lf = LazyFrame::scan_parquet(
+        PlRefPath::new(f.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )?;
+    let schema = lf.collect_schema()?;
+    let mut names: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
+    names.retain(|n| !SUITE_COLUMNS.contains(&n.as_str()));
+    names.sort();
+    let mut order: Vec<Expr> = names.into_iter().map(col).collect();
+    order.extend(SUITE_COLUMNS.iter().map(|c| match schema.contains(c) {
+        true => col(*c).cast(DataType::String),
+        false => lit(NULL).cast(DataType::String).alias(*c),
+    }));
+    Ok(lf.select(order))
 }
 
 /// `ROOT/*/*.parquet` with their sizes, sorted.
