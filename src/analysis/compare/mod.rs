@@ -6,7 +6,8 @@
 //! Per cell, a device contributes one value: the median p50 of its results in that
 //! cell (`--by device`: one value per report, so repeated runs are the samples). Where
 //! the same devices (`device_hash`) appear on both sides the cell is compared paired,
-//! device by device; otherwise as two distributions (`estimate`). Cells with fewer
+//! device by device; otherwise as two distributions, SoC by SoC within a core type
+//! where enough devices allow (`estimate`). Cells with fewer
 //! than `min_samples` on a side are counted as insufficient, not tested. q-values
 //! (Benjamini-Hochberg) control the false discovery rate over every tested cell; a
 //! change is reported when its q-value is at most `alpha` and it is at least
@@ -14,7 +15,7 @@
 
 mod estimate;
 
-pub use estimate::{bh, paired, unpaired, Estimate};
+pub use estimate::{bh, paired, stratified, unpaired, Estimate};
 
 use super::{AnalysisError, Chart, Dataset, Spec};
 use polars::prelude::*;
@@ -83,7 +84,8 @@ pub struct Cell {
     pub p_value: f64,
     pub n_base: usize,
     pub n_new: usize,
-    /// `paired` (the same devices) or `unpaired`.
+    /// `paired` (the same devices), `stratified` (different devices, compared SoC by
+    /// SoC within the core type), or `unpaired`.
     pub method: &'static str,
 }
 
@@ -113,7 +115,11 @@ pub struct Comparison {
 type Key = (String, String, String, i64, String);
 
 /// Per cell, per sample (an interned device key, or report), the value.
-type Samples = HashMap<Key, Vec<(u32, f64)>>;
+/// One sample: (sample id, stratum = the device's SoC, value).
+type Sample = (u32, u32, f64);
+
+/// Per cell, its samples.
+type Samples = HashMap<Key, Vec<Sample>>;
 
 /// Device keys as small integers, shared by both sides so pairs can be found: a
 /// million-device fleet holds 40 million samples, and a string each would be gigabytes.
@@ -194,7 +200,13 @@ pub fn open(spec: &str, scratch: &Path, every_report: bool) -> Result<Dataset, A
 }
 
 /// The samples of one side: per cell, one value per device (or per report).
-fn samples(d: &Dataset, by: GroupBy, ids: &mut Ids, side: &str) -> PolarsResult<Samples> {
+fn samples(
+    d: &Dataset,
+    by: GroupBy,
+    ids: &mut Ids,
+    strata: &mut Ids,
+    side: &str,
+) -> PolarsResult<Samples> {
     let group = match by {
         GroupBy::Uarch => col("uarch").cast(DataType::String),
         GroupBy::Soc => col("soc_key"),
@@ -227,6 +239,7 @@ fn samples(d: &Dataset, by: GroupBy, ids: &mut Ids, side: &str) -> PolarsResult<
                     col("threads"),
                     group.clone().alias("group"),
                     sample_id.clone().alias("sample"),
+                    col("soc_key").alias("stratum"),
                     col("p50_us"),
                 ])
                 .filter(col("group").is_not_null())
@@ -238,7 +251,7 @@ fn samples(d: &Dataset, by: GroupBy, ids: &mut Ids, side: &str) -> PolarsResult<
                     col("group"),
                     col("sample"),
                 ])
-                .agg([col("p50_us").median()])
+                .agg([col("p50_us").median(), col("stratum").first()])
                 // Rows of one cell together: a key is built once per cell, not per row.
                 .sort(
                     ["kernel", "dtype", "shape", "threads", "group"],
@@ -248,18 +261,18 @@ fn samples(d: &Dataset, by: GroupBy, ids: &mut Ids, side: &str) -> PolarsResult<
         |df| {
             let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
             let (k, dt, sh) = (s("kernel")?, s("dtype")?, s("shape")?);
-            let (g, id) = (s("group")?, s("sample")?);
+            let (g, id, st) = (s("group")?, s("sample")?, s("stratum")?);
             let th = df.column("threads")?.i64()?.clone();
             let v = df.column("p50_us")?.f64()?.clone();
-            let mut current: Option<(Key, Vec<(u32, f64)>)> = None;
-            let mut flush = |cur: Option<(Key, Vec<(u32, f64)>)>| {
+            let mut current: Option<(Key, Vec<Sample>)> = None;
+            let mut flush = |cur: Option<(Key, Vec<Sample>)>| {
                 if let Some((key, vals)) = cur {
                     out.entry(key).or_default().extend(vals);
                 }
             };
             let cols = k.iter().zip(dt.iter()).zip(sh.iter()).zip(th.iter());
-            for ((((k, dt), sh), th), ((g, id), v)) in
-                cols.zip(g.iter().zip(id.iter()).zip(v.iter()))
+            for ((((k, dt), sh), th), (((g, id), v), st)) in
+                cols.zip(g.iter().zip(id.iter()).zip(v.iter()).zip(st.iter()))
             {
                 let (Some(k), Some(g), Some(id), Some(v)) = (k, g, id, v) else {
                     continue;
@@ -287,8 +300,9 @@ fn samples(d: &Dataset, by: GroupBy, ids: &mut Ids, side: &str) -> PolarsResult<
                     GroupBy::Device => ids.get(&format!("{side}:{id}")),
                     _ => ids.get(id),
                 };
+                let stratum = strata.get(st.unwrap_or(""));
                 if let Some((_, vals)) = current.as_mut() {
-                    vals.push((sample, v));
+                    vals.push((sample, stratum, v));
                 }
             }
             flush(current.take());
@@ -304,9 +318,9 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
         name: "compare",
         source,
     };
-    let mut ids = Ids::default();
-    let a = samples(base, opt.by, &mut ids, "base").map_err(err)?;
-    let mut b = samples(new, opt.by, &mut ids, "new").map_err(err)?;
+    let (mut ids, mut strata) = (Ids::default(), Ids::default());
+    let a = samples(base, opt.by, &mut ids, &mut strata, "base").map_err(err)?;
+    let mut b = samples(new, opt.by, &mut ids, &mut strata, "new").map_err(err)?;
     drop(ids);
     let mut keys: Vec<&Key> = a.keys().filter(|k| b.contains_key(*k)).collect();
     keys.sort();
@@ -323,20 +337,27 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
             continue;
         }
         // Paired when most of the smaller side's devices are on both sides.
-        let by_id: HashMap<u32, f64> = sa.iter().copied().collect();
+        let by_id: HashMap<u32, f64> = sa.iter().map(|&(id, _, v)| (id, v)).collect();
         let pairs: Vec<(f64, f64)> = match opt.by {
             GroupBy::Device => Vec::new(),
             _ => sb
                 .iter()
-                .filter_map(|(id, v)| by_id.get(id).map(|x| (*x, *v)))
+                .filter_map(|(id, _, v)| by_id.get(id).map(|x| (*x, *v)))
                 .collect(),
         };
+        let by_soc =
+            |s: &[Sample]| -> Vec<(u32, f64)> { s.iter().map(|&(_, st, v)| (st, v)).collect() };
         let (est, method) = if pairs.len() >= min && 2 * pairs.len() >= na.min(nb) {
             paired_cells += 1;
             (paired(&pairs), "paired")
+        } else if let Some(e) = (opt.by == GroupBy::Uarch)
+            .then(|| stratified(&by_soc(sa), &by_soc(sb)))
+            .flatten()
+        {
+            (e, "stratified")
         } else {
-            let mut va: Vec<f64> = sa.iter().map(|(_, v)| *v).collect();
-            let mut vb: Vec<f64> = sb.iter().map(|(_, v)| *v).collect();
+            let mut va: Vec<f64> = sa.iter().map(|&(_, _, v)| v).collect();
+            let mut vb: Vec<f64> = sb.iter().map(|&(_, _, v)| v).collect();
             (unpaired(&mut va, &mut vb), "unpaired")
         };
         let pct = |x: f64| (x * 1000.0).round() / 10.0;
