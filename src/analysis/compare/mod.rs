@@ -212,16 +212,33 @@ fn samples(
         GroupBy::Soc => col("soc_key"),
         GroupBy::Device => col("device_key"),
     };
-    // With --by device every report is a sample: its seq (made distinct per side below).
-    let sample_id = match by {
-        GroupBy::Device => col("seq").cast(DataType::String),
-        _ => col("device_key"),
-    };
-    let devices = d
-        .devices
-        .clone()
-        .lazy()
-        .select([col("seq"), col("soc_key"), col("device_key")]);
+    // Sample and stratum ids are given once per device here and joined in as integers:
+    // tens of millions of result rows never carry a device key or SoC string.
+    let (seqs, keys, socs) = (
+        d.devices.column("seq")?.i64()?,
+        d.devices.column("device_key")?.str()?,
+        d.devices.column("soc_key")?.str()?,
+    );
+    let (mut sample, mut stratum) = (Vec::new(), Vec::new());
+    for ((seq, key), soc) in seqs.iter().zip(keys.iter()).zip(socs.iter()) {
+        // With --by device every report is a sample, distinct per side.
+        sample.push(match by {
+            GroupBy::Device => ids.get(&format!("{side}:{}", seq.unwrap_or(0))),
+            _ => ids.get(key.unwrap_or_default()),
+        });
+        stratum.push(strata.get(soc.unwrap_or_default()));
+    }
+    let devices = DataFrame::new(
+        d.devices.height(),
+        vec![
+            d.devices.column("seq")?.clone(),
+            Column::new("sample".into(), sample),
+            Column::new("stratum".into(), stratum),
+            d.devices.column("soc_key")?.clone(),
+            d.devices.column("device_key")?.clone(),
+        ],
+    )?
+    .lazy();
     let mut out: Samples = HashMap::new();
     d.for_each_batch(
         |r| {
@@ -238,8 +255,8 @@ fn samples(
                     col("shape").cast(DataType::String),
                     col("threads"),
                     group.clone().alias("group"),
-                    sample_id.clone().alias("sample"),
-                    col("soc_key").alias("stratum"),
+                    col("sample"),
+                    col("stratum"),
                     col("p50_us"),
                 ])
                 .filter(col("group").is_not_null())
@@ -261,7 +278,9 @@ fn samples(
         |df| {
             let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
             let (k, dt, sh) = (s("kernel")?, s("dtype")?, s("shape")?);
-            let (g, id, st) = (s("group")?, s("sample")?, s("stratum")?);
+            let g = s("group")?;
+            let id = df.column("sample")?.u32()?.clone();
+            let st = df.column("stratum")?.u32()?.clone();
             let th = df.column("threads")?.i64()?.clone();
             let v = df.column("p50_us")?.f64()?.clone();
             let mut current: Option<(Key, Vec<Sample>)> = None;
@@ -296,13 +315,8 @@ fn samples(
                     );
                     current = Some((key, Vec::new()));
                 }
-                let sample = match by {
-                    GroupBy::Device => ids.get(&format!("{side}:{id}")),
-                    _ => ids.get(id),
-                };
-                let stratum = strata.get(st.unwrap_or(""));
                 if let Some((_, vals)) = current.as_mut() {
-                    vals.push((sample, stratum, v));
+                    vals.push((id, st.unwrap_or(0), v));
                 }
             }
             flush(current.take());
