@@ -37,16 +37,6 @@ dtypes = ["f32"]
 shapes = [{ iters = 2000 }]
 "#;
 
-fn arm_probe() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/aarch64-unknown-linux-musl/probe/fleetscope-probe");
-    let qemu = Command::new("qemu-aarch64-static")
-        .arg("--version")
-        .output()
-        .is_ok();
-    (p.is_file() && qemu).then_some(p)
-}
-
 #[test]
 fn run_all_with_a_disconnect() {
     let Some(datasets) = common::shared_datasets() else {
@@ -83,28 +73,7 @@ fn run_all_with_a_disconnect() {
     .arg("--salt-file")
     .arg(dir.join("fleet.db.device-salt"))
     .env("FAKE_ADB_CONFIG", dir.join("config.json"));
-    match arm_probe() {
-        Some(p) => eprintln!(
-            "fake phones run the real aarch64 probe {} under qemu",
-            p.display()
-        ),
-        None => {
-            // No ARM build here: the fake phones run the host probe instead.
-            assert!(
-                std::env::var("CI").is_err(),
-                "CI builds the aarch64 probe before the tests"
-            );
-            let pd = dir.join("probes/arm64-v8a");
-            std::fs::create_dir_all(&pd).unwrap();
-            std::fs::copy(
-                env!("CARGO_BIN_EXE_fleetscope-probe"),
-                pd.join("fleetscope-probe"),
-            )
-            .unwrap();
-            cmd.arg("--probe-dir").arg(dir.join("probes"));
-            eprintln!("no aarch64 probe built: the fake phones run the host probe");
-        }
-    }
+    cmd.args(common::fake_phone_probe_args(&dir));
     let result = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);
     let stderr = String::from_utf8_lossy(&result.stderr);
@@ -352,23 +321,7 @@ fn one_phone(dir: &Path, serial: &str, datasets: &Path) -> Vec<String> {
         "--out".into(),
         dir.join("reports").display().to_string(),
     ];
-    if arm_probe().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI builds the aarch64 probe before the tests"
-        );
-        let pd = dir.join("probes/arm64-v8a");
-        std::fs::create_dir_all(&pd).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_fleetscope-probe"),
-            pd.join("fleetscope-probe"),
-        )
-        .unwrap();
-        args.extend([
-            "--probe-dir".into(),
-            dir.join("probes").display().to_string(),
-        ]);
-    }
+    args.extend(common::fake_phone_probe_args(dir));
     args
 }
 

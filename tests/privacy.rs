@@ -154,22 +154,7 @@ fn pipeline(backend: &Backend, name: &str, serial: &str) {
         .arg("--salt-file")
         .arg(&salt_file)
         .env("FAKE_ADB_CONFIG", dir.join("config.json"));
-    let arm = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/aarch64-unknown-linux-musl/probe/fleetscope-probe");
-    if !arm.is_file() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI builds the aarch64 probe before the tests"
-        );
-        let pd = dir.join("probes/arm64-v8a");
-        std::fs::create_dir_all(&pd).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_fleetscope-probe"),
-            pd.join("fleetscope-probe"),
-        )
-        .unwrap();
-        cmd.arg("--probe-dir").arg(dir.join("probes"));
-    }
+    cmd.args(common::fake_phone_probe_args(&dir));
     let run = cmd.output().unwrap();
     let console = [run.stdout.as_slice(), run.stderr.as_slice()].concat();
     assert_eq!(
