@@ -5,17 +5,11 @@
 
 mod common;
 
-use common::fleetscope;
 use common::http::{Backend, Collector};
+use common::{fleetscope, ok};
 use polars::prelude::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-
-fn ok(args: &[&str]) -> String {
-    let (code, out, err) = fleetscope(args);
-    assert_eq!(code, 0, "fleetscope {args:?} failed:\n{out}\n{err}");
-    out
-}
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("fleetscope-analysis-{name}-{}", std::process::id()));

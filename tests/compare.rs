@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::fleetscope;
+use common::{fleetscope, ok};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -16,12 +16,6 @@ fn tmp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out, err) = fleetscope(args);
-    assert_eq!(code, 0, "fleetscope {args:?} failed:\n{out}\n{err}");
-    out
 }
 
 /// A simulated fleet of `devices` from population 7, drawn with `seed`.

@@ -9,6 +9,7 @@
 mod common;
 
 use common::http::{Backend, Collector, READ};
+use common::ok;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -109,12 +110,6 @@ fn phone_fixture(datasets: &Path, dir: &Path, serial: &str) -> PathBuf {
     let path = dir.join("phone.json");
     std::fs::write(&path, fx.to_string()).unwrap();
     path
-}
-
-fn ok(args: &[&str]) -> String {
-    let (code, out, err) = common::fleetscope(args);
-    assert_eq!(code, 0, "fleetscope {args:?} failed:\n{out}\n{err}");
-    out
 }
 
 /// The pipeline for one phone; two tests run at once, so each has its own phone

@@ -277,7 +277,7 @@ pub fn compare(c: &CompareCli) -> Result<(String, bool), String> {
     let mut text = format!(
         "{} cells tested ({} paired by device), {} with too few samples, in {:.1} s: {} regressions, {} improvements (|change| >= {} %, FDR {}).\n",
         result.cells_tested,
-        result.paired_cells,
+        result.paired_cells(),
         result.insufficient,
         t.elapsed().as_secs_f64(),
         result.regressions.len(),

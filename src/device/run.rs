@@ -649,15 +649,8 @@ fn push_salt(adb: &Adb, serial: &str, salt: &crate::util::Token) -> Result<(), S
         std::process::id(),
         crate::util::entropy::secret_hex(8).map_err(|e| e.to_string())?
     ));
-    let written = {
-        use std::io::Write;
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        opts.open(&local)
-            .and_then(|mut f| f.write_all(salt.secret().as_bytes()))
-    };
-    let pushed = written
+    let pushed = salt
+        .write_private(&local)
         .map_err(|e| format!("cannot write the salt for the phone: {e}"))
         .and_then(|()| {
             step(

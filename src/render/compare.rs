@@ -72,7 +72,7 @@ fn summary(c: &Comparison, base: &str, new: &str) -> String {
     format!(
         "`{new}` against `{base}`: {} cells tested ({} paired by device), {} with too few samples. {} regressions and {} improvements of at least {:.0} % at a false discovery rate of {:.0} %. Base suite {}; new suite {}.",
         c.cells_tested,
-        c.paired_cells,
+        c.paired_cells(),
         c.insufficient,
         c.regressions.len(),
         c.improvements.len(),

@@ -63,6 +63,11 @@ impl Token {
         Ok(Token(t))
     }
 
+    /// Write the secret to `path`, readable by its owner alone (mode 0600).
+    pub fn write_private(&self, path: &Path) -> std::io::Result<()> {
+        write_private(path, &self.0)
+    }
+
     /// The secret itself, for a client to send (never print it).
     pub fn secret(&self) -> &str {
         &self.0

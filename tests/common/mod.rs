@@ -24,6 +24,13 @@ pub fn fleetscope(args: &[&str]) -> (i32, String, String) {
     run(env!("CARGO_BIN_EXE_fleetscope"), args)
 }
 
+/// Run `fleetscope` with `args`, which must succeed; its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let (code, out, err) = fleetscope(args);
+    assert_eq!(code, 0, "fleetscope {args:?} failed:\n{out}\n{err}");
+    out
+}
+
 /// `../shared/datasets` beside the checkout (or `$FLEETSCOPE_SHARED/datasets`).
 pub fn shared_datasets() -> Option<PathBuf> {
     let base = std::env::var_os("FLEETSCOPE_SHARED")

@@ -106,15 +106,12 @@ pub struct Comparison {
     #[serde(skip)]
     pub new_suite: String,
     #[serde(skip)]
-    pub paired_cells: usize,
-    #[serde(skip)]
     pub options: Options,
 }
 
 /// Cell identity: kernel, dtype, shape, threads, group.
 type Key = (String, String, String, i64, String);
 
-/// Per cell, per sample (an interned device key, or report), the value.
 /// One sample: (sample id, stratum = the device's SoC, value).
 type Sample = (u32, u32, f64);
 
@@ -339,7 +336,7 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
     let mut keys: Vec<&Key> = a.keys().filter(|k| b.contains_key(*k)).collect();
     keys.sort();
     let min = opt.min_samples.max(3);
-    let (mut tested, mut insufficient, mut paired_cells) = (Vec::new(), 0, 0);
+    let (mut tested, mut insufficient) = (Vec::new(), 0);
     // Cells present on one side only cannot be compared either.
     insufficient += a.keys().filter(|k| !b.contains_key(*k)).count();
     insufficient += b.keys().filter(|k| !a.contains_key(*k)).count();
@@ -362,7 +359,6 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
         let by_soc =
             |s: &[Sample]| -> Vec<(u32, f64)> { s.iter().map(|&(_, st, v)| (st, v)).collect() };
         let (est, method) = if pairs.len() >= min && 2 * pairs.len() >= na.min(nb) {
-            paired_cells += 1;
             (paired(&pairs), "paired")
         } else if let Some(e) = (opt.by == GroupBy::Uarch)
             .then(|| stratified(&by_soc(sa), &by_soc(sb)))
@@ -418,12 +414,16 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
         tested,
         base_suite: base.suite.label(),
         new_suite: new.suite.label(),
-        paired_cells,
         options: opt.clone(),
     })
 }
 
 impl Comparison {
+    /// Tested cells compared device by device.
+    pub fn paired_cells(&self) -> usize {
+        self.tested.iter().filter(|c| c.method == "paired").count()
+    }
+
     /// The label of a cell in charts and tables.
     pub fn label(c: &Cell) -> String {
         format!(

@@ -463,13 +463,7 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
 
 /// Lazily scan one table (`devices` or `results`) of a dataset directory.
 pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
-    let root = dir.join(table);
-    if !root.is_dir() {
-        return Err(AnalysisError::Dataset(format!(
-            "{} has no {table}/ table: point --data at a directory written by `fleetscope export` or `fleetscope simulate`",
-            dir.display()
-        )));
-    }
+    let root = table_root(dir, table)?;
     let pattern = format!("{}/*/*.parquet", root.display());
     let args = ScanArgsParquet {
         hive_options: HiveOptions {
@@ -484,6 +478,18 @@ pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
             source,
         }
     })
+}
+
+/// `DIR/TABLE`, or an error that says what to point `--data` at.
+fn table_root(dir: &Path, table: &str) -> Result<PathBuf, AnalysisError> {
+    let root = dir.join(table);
+    if !root.is_dir() {
+        return Err(AnalysisError::Dataset(format!(
+            "{} has no {table}/ table: point --data at a directory written by `fleetscope export` or `fleetscope simulate`",
+            dir.display()
+        )));
+    }
+    Ok(root)
 }
 
 /// Column names of both tables, for documentation and tests.

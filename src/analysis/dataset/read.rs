@@ -7,7 +7,7 @@
 //! of the most devices, for devices and results alike, and say what they left out.
 //! Exports written before suites were recorded read as one suite, `unknown`.
 
-use super::scan;
+use super::{table_root, Results};
 use crate::analysis::AnalysisError;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -66,9 +66,7 @@ pub const SUITE_COLUMNS: [&str; 3] = ["suite_id", "suite_version", "suite_sha256
 /// One table of a dataset, part file by part file, with the suite columns as strings
 /// (null in parts written before they existed).
 pub fn scan_parts(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
-    // A missing table gets `scan`'s message, which says what to point --data at.
-    let _ = scan(dir, table)?;
-    let root = dir.join(table);
+    let root = table_root(dir, table)?;
     let files = part_files(&root)?;
     if files.is_empty() {
         return Err(AnalysisError::Dataset(format!(
@@ -126,7 +124,7 @@ impl Dataset {
         for files in &self.batches {
             let scans = files
                 .iter()
-                .map(|f| scan_part(f))
+                .map(|f| scan_results_part(f))
                 .collect::<PolarsResult<Vec<_>>>()?;
             let results = concat(scans, UnionArgs::default())?.join(
                 latest.clone(),
@@ -157,6 +155,22 @@ fn scan_part(f: &Path) -> PolarsResult<LazyFrame> {
         false => lit(NULL).cast(DataType::String).alias(*c),
     }));
     Ok(lf.select(order))
+}
+
+/// One results part file with the columns the statistics read, in one order, without
+/// reading its schema: parts written before the suite columns stack with newer ones,
+/// and no query pays a metadata read per part (the suite is chosen on `devices`).
+fn scan_results_part(f: &Path) -> PolarsResult<LazyFrame> {
+    let columns: Vec<Expr> = Results::COLUMNS
+        .iter()
+        .filter(|c| !SUITE_COLUMNS.contains(c))
+        .map(|c| col(*c))
+        .collect();
+    Ok(LazyFrame::scan_parquet(
+        PlRefPath::new(f.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )?
+    .select(columns))
 }
 
 /// `ROOT/*/*.parquet` with their sizes, sorted.
@@ -257,7 +271,7 @@ fn load_with(dir: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
         )));
     }
     // A dataset without its results table is refused with the same clear error.
-    let _ = scan(dir, "results")?;
+    table_root(dir, "results")?;
     let batches = result_batches(dir)?;
     let n = devices.height() as f64;
     Ok(Dataset {
