@@ -121,8 +121,10 @@ enum Command {
         #[arg(long, default_value = "reports/devices")]
         out: PathBuf,
         /// Probe binaries per ABI (DIR/ABI/fleetscope-probe); default: the build outputs.
-        #[arg(long)]
-        probe_dir: Option<PathBuf>,
+        /// Twice for an A/B run: both builds on each phone, alternating, reports in
+        /// OUT/NAME per build (NAME: the directory's name), for `compare --by device`.
+        #[arg(long = "probe-dir", num_args = 1, action = clap::ArgAction::Append)]
+        probe_dir: Vec<PathBuf>,
         /// Upload each complete report here (needs --token-file and --salt-file).
         #[arg(long, requires = "token_file")]
         collector: Option<String>,
@@ -334,6 +336,22 @@ pub fn main() -> ExitCode {
                             .into(),
                     );
                 }
+                if probe_dir.len() > 1 && salt.is_none() {
+                    return Err(
+                        "an A/B run (two --probe-dir) needs --salt-file F, so that a \
+                                phone's reports from both builds carry the same device hash \
+                                and `compare --by device` can put them side by side (F: any \
+                                secret kept for the lab, e.g. `openssl rand -hex 32 > lab.salt`, \
+                                or a collector's DB.device-salt)"
+                            .into(),
+                    );
+                }
+                if collector.is_some() && probe_dir.len() > 1 {
+                    return Err("an A/B run (two --probe-dir) keeps its reports local, one \
+                                folder per build, for `fleetscope compare --by device`: drop \
+                                --collector (two builds' reports in one fleet would be mixed)"
+                        .into());
+                }
                 let cooldown_max = std::time::Duration::from_secs(cooldown_max_s);
                 crate::device::run_all(
                     &adb,
@@ -342,7 +360,7 @@ pub fn main() -> ExitCode {
                         all,
                         suite,
                         out,
-                        probe_dir,
+                        probe_dirs: probe_dir,
                         collector,
                         salt,
                         spool,

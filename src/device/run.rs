@@ -4,6 +4,9 @@
 //! the suite with finished results streamed back while a watcher polls
 //! `adb get-state`. A complete report is pulled, validated, saved and uploaded; a
 //! device that vanishes leaves a local report marked partial, with the reason.
+//! With two probe directories (an A/B run), both builds go to each phone and their
+//! runs alternate A B, B A, ... so that drift in temperature or load hits both alike;
+//! each build's reports go to its own folder under `out`, ready for `compare --by device`.
 
 use super::{Adb, DeviceEntry, DeviceError};
 use crate::probe::suite;
@@ -25,7 +28,8 @@ pub struct RunOptions {
     pub all: bool,
     pub suite: String,
     pub out: PathBuf,
-    pub probe_dir: Option<PathBuf>,
+    /// Probe binaries per ABI: none (the build outputs), one, or two for an A/B run.
+    pub probe_dirs: Vec<PathBuf>,
     /// Collector URL and ingest token; `None` keeps reports local.
     pub collector: Option<(String, String)>,
     pub spool: Option<PathBuf>,
@@ -56,6 +60,51 @@ pub enum Outcome {
     Failed {
         reason: String,
     },
+}
+
+/// One probe build of a run: where its binaries are, where its reports go, and its
+/// label in an A/B run.
+#[derive(Debug, Clone)]
+struct Arm {
+    probe_dir: Option<PathBuf>,
+    out: PathBuf,
+    label: Option<String>,
+}
+
+impl RunOptions {
+    /// The builds to run: one, or two for an A/B run (reports in OUT/LABEL, LABEL the
+    /// probe directory's name, or `a` and `b` when the two names are the same).
+    fn arms(&self) -> Result<Vec<Arm>, String> {
+        match self.probe_dirs.as_slice() {
+            [] | [_] => Ok(vec![Arm {
+                probe_dir: self.probe_dirs.first().cloned(),
+                out: self.out.clone(),
+                label: None,
+            }]),
+            [a, b] => {
+                let name = |p: &Path| {
+                    std::fs::canonicalize(p)
+                        .unwrap_or_else(|_| p.to_path_buf())
+                        .file_name()
+                        .map(|n| file_safe(&n.to_string_lossy()))
+                        .unwrap_or_default()
+                };
+                let (mut la, mut lb) = (name(a), name(b));
+                if la == lb || la.is_empty() || lb.is_empty() {
+                    (la, lb) = ("a".into(), "b".into());
+                }
+                Ok([(a, la), (b, lb)]
+                    .into_iter()
+                    .map(|(dir, label)| Arm {
+                        probe_dir: Some(dir.clone()),
+                        out: self.out.join(&label),
+                        label: Some(label),
+                    })
+                    .collect())
+            }
+            _ => Err("give --probe-dir once, or twice for an A/B run of two probe builds".into()),
+        }
+    }
 }
 
 /// A per-device lock: an OS file lock (flock) on `fleetscope-locks/SERIAL.lock` in the
@@ -176,8 +225,9 @@ fn step(adb: &Adb, serial: &str, args: &[&str], what: &str) -> Result<String, St
     }
 }
 
-/// What one device needs for its runs, prepared once.
+/// What one device needs for one probe build's runs, prepared once.
 struct Prepared {
+    arm: Arm,
     /// The probe as the phone's shell runs it (with the fleet's salt in its environment).
     remote_probe: String,
     remote_suite: String,
@@ -223,7 +273,14 @@ fn runs(
     opt: &RunOptions,
     note: &(dyn Fn(&str, &str) + Sync),
 ) -> Vec<Outcome> {
-    let prepared = match prepare(adb, serial, opt, note) {
+    let prepared: Result<Vec<Prepared>, String> = opt.arms().and_then(|arms| {
+        let n = arms.len();
+        arms.into_iter()
+            .enumerate()
+            .map(|(i, arm)| prepare(adb, serial, opt, arm, (n > 1).then_some(i), note))
+            .collect()
+    });
+    let prepared = match prepared {
         Ok(p) => p,
         Err(reason) => return vec![Outcome::Failed { reason }],
     };
@@ -244,8 +301,16 @@ fn runs(
     }
     let baseline = super::hottest_temp(adb, serial);
     let mut outcomes = Vec::new();
-    for index in 1..=opt.repeat.max(1) {
-        let waited = if index > 1 {
+    // A B, B A, A B, ...: a drift over the runs hits both builds alike.
+    let order = (1..=opt.repeat.max(1)).flat_map(|index| {
+        let mut arms: Vec<&Prepared> = prepared.iter().collect();
+        if index % 2 == 0 {
+            arms.reverse();
+        }
+        arms.into_iter().map(move |p| (index, p))
+    });
+    for (index, p) in order {
+        let waited = if !outcomes.is_empty() {
             cool_down(adb, serial, baseline, opt)
         } else {
             0.0
@@ -258,10 +323,11 @@ fn runs(
             run_index: index,
             cooldown_waited_s: (waited * 10.0).round() / 10.0,
             start_temp_c: super::hottest_temp(adb, serial),
+            arm: p.arm.label.clone(),
         };
-        tracing::info!(serial, run = index, "run started");
+        tracing::info!(serial, run = index, arm = p.arm.label, "run started");
         let started = std::time::Instant::now();
-        let outcome = one_run(adb, serial, opt, &prepared, conditions, note);
+        let outcome = one_run(adb, serial, opt, p, conditions, note);
         let secs = started.elapsed().as_secs_f64();
         match &outcome {
             Outcome::Complete { results, .. } => {
@@ -288,11 +354,14 @@ fn runs(
     outcomes
 }
 
-/// Check the device, pick and push the probe (and a custom suite), identify it.
+/// Check the device, pick and push the probe (and a custom suite), identify it. In an
+/// A/B run each build is pushed under its own name (`slot` 0 or 1).
 fn prepare(
     adb: &Adb,
     serial: &str,
     opt: &RunOptions,
+    arm: Arm,
+    slot: Option<usize>,
     note: &(dyn Fn(&str, &str) + Sync),
 ) -> Result<Prepared, String> {
     match adb.state(serial) {
@@ -328,9 +397,12 @@ fn prepare(
         Ok(o) => return Err(format!("cannot read the ABI: {}", o.complaint())),
         Err(e) => return Err(e.into()),
     };
-    let probe = probe_for(&abi, opt.probe_dir.as_deref())?;
+    let probe = probe_for(&abi, arm.probe_dir.as_deref())?;
     let (_, suite_ref) = suite::load(&opt.suite)?;
-    let mut remote_probe = format!("{REMOTE_DIR}/fleetscope-probe");
+    let suffix = slot
+        .map(|i| format!("-{}", ["a", "b"][i]))
+        .unwrap_or_default();
+    let mut remote_probe = format!("{REMOTE_DIR}/fleetscope-probe{suffix}");
     let mut remote_suite = opt.suite.clone();
     note(serial, &format!("pushing {} ({abi})", probe.display()));
     step(
@@ -371,6 +443,7 @@ fn prepare(
     let identity = serde_json::from_str(&id)
         .map_err(|e| format!("the probe's identify output is not JSON: {e}"))?;
     Ok(Prepared {
+        arm,
         remote_probe,
         remote_suite,
         identity,
@@ -471,10 +544,11 @@ fn one_run(
         let _ = r.join();
     }
     let collected = results.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let _ = std::fs::create_dir_all(&opt.out);
+    let out = &p.arm.out;
+    let _ = std::fs::create_dir_all(out);
     let succeeded = status.is_some_and(|s| s.success()) && !gone.load(Ordering::Relaxed);
     if succeeded {
-        let local = opt.out.join(format!("{serial}.tmp.json"));
+        let local = out.join(format!("{serial}.tmp.json"));
         if let Err(reason) = step(
             adb,
             serial,
@@ -482,7 +556,7 @@ fn one_run(
             "adb pull",
         ) {
             return partial(
-                opt,
+                out,
                 serial,
                 identity,
                 suite_ref,
@@ -499,7 +573,7 @@ fn one_run(
             Ok(r) => r,
             Err(e) => {
                 return partial(
-                    opt,
+                    out,
                     serial,
                     identity,
                     suite_ref,
@@ -510,7 +584,7 @@ fn one_run(
             }
         };
         report.conditions = Some(conditions);
-        let path = opt.out.join(format!("{serial}-{}.json", report.report_id));
+        let path = out.join(format!("{serial}-{}.json", report.report_id));
         if let Err(e) = serde_json::to_vec_pretty(&report)
             .map_err(|e| e.to_string())
             .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()))
@@ -548,13 +622,13 @@ fn one_run(
         )
     };
     partial(
-        opt, serial, identity, suite_ref, collected, conditions, reason,
+        out, serial, identity, suite_ref, collected, conditions, reason,
     )
 }
 
 /// Keep what a cut-short run produced: the identity and every streamed result, marked partial.
 fn partial(
-    opt: &RunOptions,
+    out: &Path,
     serial: &str,
     identity: Identity,
     suite_ref: SuiteRef,
@@ -580,9 +654,7 @@ fn partial(
         stage: "device".into(),
         message: reason.clone(),
     });
-    let path = opt
-        .out
-        .join(format!("{serial}-partial-{}.json", report.report_id));
+    let path = out.join(format!("{serial}-partial-{}.json", report.report_id));
     let written = serde_json::to_vec_pretty(&report)
         .map_err(|e| e.to_string())
         .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()));
@@ -809,12 +881,10 @@ pub fn run_all(adb: &Adb, opt: &RunOptions) -> Result<(String, bool), DeviceErro
             })
             .collect()
     });
+    let runs = opt.repeat.max(1) as usize * opt.probe_dirs.len().max(1);
     let devices_ok = per_device
         .iter()
-        .filter(|(_, o)| {
-            o.len() == opt.repeat.max(1) as usize
-                && o.iter().all(|x| matches!(x, Outcome::Complete { .. }))
-        })
+        .filter(|(_, o)| o.len() == runs && o.iter().all(|x| matches!(x, Outcome::Complete { .. })))
         .count();
     let outcomes: Vec<(String, Outcome)> = per_device
         .into_iter()

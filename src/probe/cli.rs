@@ -36,7 +36,9 @@ const USAGE: &[(&str, &str)] = &[
         "probe",
         "BIN probe [--suite quick|standard|FILE] [--out FILE|-] [--full-range] [--stream-results]
     Identify this device, run a kernel suite and write one fleetscope.report/1 document.
-    --stream-results prints each finished result on stdout as `result <json>` (needs --out FILE).",
+    --stream-results prints each finished result on stdout as `result <json>` (needs --out FILE).
+    FLEETSCOPE_PROBE_SLOWDOWN=KERNEL[/DTYPE]=PCT[,...] slows those kernels down on purpose (the
+    report says so), to check that a lab's A/B runs and `fleetscope compare` find such a change.",
     ),
     (
         "bench",
@@ -245,14 +247,20 @@ pub fn execute(bin: &str, command: ProbeCommand, progress: &mut dyn Progress) ->
             out,
             full_range,
             stream_results,
-        } => {
-            let opt = RunOptions { full_range };
-            if stream_results {
-                probe_command(&suite, &out, opt, &mut StreamResults(progress))
-            } else {
-                probe_command(&suite, &out, opt, progress)
+        } => match crate::probe::bench::Slowdown::from_env() {
+            Err(e) => Err(ProbeError::Usage(e)),
+            Ok(slowdown) => {
+                let opt = RunOptions {
+                    full_range,
+                    slowdown,
+                };
+                if stream_results {
+                    probe_command(&suite, &out, opt, &mut StreamResults(progress))
+                } else {
+                    probe_command(&suite, &out, opt, progress)
+                }
             }
-        }
+        },
         ProbeCommand::Bench { args, json } => bench_command(&args, json),
         ProbeCommand::Selftest => match selftest_command() {
             (text, true) => Ok(text),

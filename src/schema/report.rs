@@ -57,6 +57,10 @@ pub struct RunConditions {
     /// Hottest thermal zone when this run started, Celsius.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_temp_c: Option<f64>,
+    /// In an A/B run (two probe builds, interleaved per device): which build made this
+    /// report, named after its probe directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -87,11 +87,10 @@ pub fn norm(s: &str) -> String {
         .collect()
 }
 
-/// What `fleetscope run` needs to drive fake phones (tests/fake-adb): no arguments
-/// when the static aarch64 probe is built (run finds it; the phones run it under
-/// qemu), else `--probe-dir` with this host's probe as the arm64-v8a build. CI builds
-/// the ARM probe first, so there the fallback is a failure.
-pub fn fake_phone_probe_args(dir: &std::path::Path) -> Vec<String> {
+/// The probe fake phones run: the static aarch64 build under qemu-aarch64-static
+/// (`true`) when it is built, else this host's probe (`false`). CI builds the ARM
+/// probe first, so there the fallback is a failure.
+pub fn fake_phone_probe() -> (PathBuf, bool) {
     let arm = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target/aarch64-unknown-linux-musl/probe/fleetscope-probe");
     let qemu = std::process::Command::new("qemu-aarch64-static")
@@ -103,20 +102,27 @@ pub fn fake_phone_probe_args(dir: &std::path::Path) -> Vec<String> {
             "fake phones run the real aarch64 probe {} under qemu",
             arm.display()
         );
-        return Vec::new();
+        return (arm, true);
     }
     assert!(
         std::env::var_os("CI").is_none(),
         "CI builds the aarch64 probe before the tests"
     );
+    eprintln!("no aarch64 probe built: the fake phones run the host probe");
+    (PathBuf::from(env!("CARGO_BIN_EXE_fleetscope-probe")), false)
+}
+
+/// What `fleetscope run` needs to drive fake phones (tests/fake-adb): no arguments
+/// when the static aarch64 probe is built (run finds it; the phones run it under
+/// qemu), else `--probe-dir` with this host's probe as the arm64-v8a build.
+pub fn fake_phone_probe_args(dir: &std::path::Path) -> Vec<String> {
+    let (probe, arm) = fake_phone_probe();
+    if arm {
+        return Vec::new();
+    }
     let pd = dir.join("probes/arm64-v8a");
     std::fs::create_dir_all(&pd).unwrap();
-    std::fs::copy(
-        env!("CARGO_BIN_EXE_fleetscope-probe"),
-        pd.join("fleetscope-probe"),
-    )
-    .unwrap();
-    eprintln!("no aarch64 probe built: the fake phones run the host probe");
+    std::fs::copy(probe, pd.join("fleetscope-probe")).unwrap();
     vec![
         "--probe-dir".into(),
         dir.join("probes").display().to_string(),

@@ -2,11 +2,13 @@
 
 mod affinity;
 mod pool;
+mod slowdown;
 mod stats;
 mod timing;
 
 pub use affinity::{allowed_cpus, cur_freq_khz, pin_current_thread};
 pub use pool::Pool;
+pub use slowdown::{stretched, Slowdown, SLOWDOWN_ENV};
 pub use stats::{percentile, summarise};
 pub use timing::{measure, Plan};
 

@@ -71,10 +71,12 @@ impl Progress for PlainProgress {
 }
 
 /// Options from the command line.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     /// int8 GEMMs with full-range weights on an exact path.
     pub full_range: bool,
+    /// A slowdown injected on purpose (`FLEETSCOPE_PROBE_SLOWDOWN`), said in the report.
+    pub slowdown: bench::Slowdown,
 }
 
 /// One CPU cluster to run on: its online CPUs this process may use.
@@ -187,6 +189,12 @@ pub fn run_suite(
     let isa = Isa::detect();
     let mut report = Report::new(id.clone(), report_id, suite_ref);
     report.started_at = started_at;
+    if !opt.slowdown.is_empty() {
+        report.errors.push(Issue {
+            stage: "bench".into(),
+            message: opt.slowdown.describe(),
+        });
+    }
     let plan = Plan {
         warmup: suite.measure.warmup,
         min_samples: suite.measure.min_samples.max(1),
@@ -268,7 +276,9 @@ pub fn run_suite(
                 wait_for_cooldown(sys, baseline, margin, max_wait);
                 result.path = Some(w.path());
                 let ops = w.ops();
-                bench::measure_case(&plan, &cpus, sys, ops, || w.run(pool), &mut result);
+                let extra = opt.slowdown.extra(&family, dtype);
+                let run = || bench::stretched(extra, || w.run(pool));
+                bench::measure_case(&plan, &cpus, sys, ops, run, &mut result);
             }
         }
         progress.result(&result);
