@@ -121,16 +121,24 @@ type Samples = HashMap<Key, Vec<Sample>>;
 /// Device keys as small integers, shared by both sides so pairs can be found: a
 /// million-device fleet holds 40 million samples, and a string each would be gigabytes.
 #[derive(Default)]
-struct Ids(HashMap<String, u32>);
+struct Ids {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
 
 impl Ids {
     fn get(&mut self, key: &str) -> u32 {
-        if let Some(&id) = self.0.get(key) {
+        if let Some(&id) = self.ids.get(key) {
             return id;
         }
-        let id = self.0.len() as u32;
-        self.0.insert(key.to_string(), id);
+        let id = self.names.len() as u32;
+        self.ids.insert(key.to_string(), id);
+        self.names.push(key.to_string());
         id
+    }
+
+    fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(String::as_str)
     }
 }
 
@@ -196,131 +204,211 @@ pub fn open(spec: &str, scratch: &Path, every_report: bool) -> Result<Dataset, A
     load(scratch)
 }
 
-/// The samples of one side: per cell, one value per device (or per report).
+/// The samples of one side: per cell, one value per device (or per report), sorted
+/// by sample id.
+///
+/// A million-device side is about 40 million result rows, so rows are read as they
+/// come, with no join, grouping or sort in polars: the categorical columns give their
+/// integer codes (looked up once per batch, never compared as strings), a device's
+/// sample, stratum and group come from its `seq`, and a cell's key is four small
+/// integers. A device with several results in one cell (two clusters of one core
+/// type) gives their median.
 fn samples(
     d: &Dataset,
     by: GroupBy,
+    names: &mut Names,
     ids: &mut Ids,
     strata: &mut Ids,
     side: &str,
 ) -> PolarsResult<Samples> {
-    let group = match by {
-        GroupBy::Uarch => col("uarch").cast(DataType::String),
-        GroupBy::Soc => col("soc_key"),
-        GroupBy::Device => col("device_key"),
-    };
-    // Sample and stratum ids are given once per device here and joined in as integers:
-    // tens of millions of result rows never carry a device key or SoC string.
+    // Per device (by seq): its sample, its stratum (the SoC) and, unless the group is
+    // the core type, its group.
     let (seqs, keys, socs) = (
         d.devices.column("seq")?.i64()?,
         d.devices.column("device_key")?.str()?,
         d.devices.column("soc_key")?.str()?,
     );
-    let (mut sample, mut stratum) = (Vec::new(), Vec::new());
+    let mut device: PlHashMap<i64, (u32, u32, u32)> = PlHashMap::with_capacity(d.devices.height());
     for ((seq, key), soc) in seqs.iter().zip(keys.iter()).zip(socs.iter()) {
+        let (Some(seq), key, soc) = (seq, key.unwrap_or_default(), soc.unwrap_or_default()) else {
+            continue;
+        };
         // With --by device every report is a sample, distinct per side.
-        sample.push(match by {
-            GroupBy::Device => ids.get(&format!("{side}:{}", seq.unwrap_or(0))),
-            _ => ids.get(key.unwrap_or_default()),
-        });
-        stratum.push(strata.get(soc.unwrap_or_default()));
+        let sample = match by {
+            GroupBy::Device => ids.get(&format!("{side}:{seq}")),
+            _ => ids.get(key),
+        };
+        let group = match by {
+            GroupBy::Uarch => u32::MAX,
+            GroupBy::Soc => names.groups.get(soc),
+            GroupBy::Device => names.groups.get(key),
+        };
+        device.insert(seq, (sample, strata.get(soc), group));
     }
-    let devices = DataFrame::new(
-        d.devices.height(),
-        vec![
-            d.devices.column("seq")?.clone(),
-            Column::new("sample".into(), sample),
-            Column::new("stratum".into(), stratum),
-            d.devices.column("soc_key")?.clone(),
-            d.devices.column("device_key")?.clone(),
-        ],
-    )?
-    .lazy();
-    let mut out: Samples = HashMap::new();
+    let cat = DataType::from_categories(Categories::global());
+    let mut cells: PlHashMap<CellId, Vec<Sample>> = PlHashMap::new();
     d.for_each_batch(
         |r| {
             r.filter(col("skipped").is_null().and(col("p50_us").gt(lit(0.0))))
-                .join(
-                    devices.clone(),
-                    [col("seq")],
-                    [col("seq")],
-                    JoinArgs::new(JoinType::Inner),
-                )
                 .select([
-                    col("kernel").cast(DataType::String),
-                    col("dtype").cast(DataType::String),
-                    col("shape").cast(DataType::String),
+                    col("kernel").cast(cat.clone()),
+                    col("dtype").cast(cat.clone()),
+                    col("shape").cast(cat.clone()),
+                    col("uarch").cast(cat.clone()),
                     col("threads"),
-                    group.clone().alias("group"),
-                    col("sample"),
-                    col("stratum"),
+                    col("seq"),
                     col("p50_us"),
                 ])
-                .filter(col("group").is_not_null())
-                .group_by([
-                    col("kernel"),
-                    col("dtype"),
-                    col("shape"),
-                    col("threads"),
-                    col("group"),
-                    col("sample"),
-                ])
-                .agg([col("p50_us").median(), col("stratum").first()])
-                // Rows of one cell together: a key is built once per cell, not per row.
-                .sort(
-                    ["kernel", "dtype", "shape", "threads", "group"],
-                    SortMultipleOptions::default(),
-                )
         },
         |df| {
-            let s = |n: &str| -> PolarsResult<StringChunked> { Ok(df.column(n)?.str()?.clone()) };
-            let (k, dt, sh) = (s("kernel")?, s("dtype")?, s("shape")?);
-            let g = s("group")?;
-            let id = df.column("sample")?.u32()?.clone();
-            let st = df.column("stratum")?.u32()?.clone();
-            let th = df.column("threads")?.i64()?.clone();
-            let v = df.column("p50_us")?.f64()?.clone();
-            let mut current: Option<(Key, Vec<Sample>)> = None;
-            let mut flush = |cur: Option<(Key, Vec<Sample>)>| {
-                if let Some((key, vals)) = cur {
-                    out.entry(key).or_default().extend(vals);
-                }
-            };
-            let cols = k.iter().zip(dt.iter()).zip(sh.iter()).zip(th.iter());
-            for ((((k, dt), sh), th), (((g, id), v), st)) in
-                cols.zip(g.iter().zip(id.iter()).zip(v.iter()).zip(st.iter()))
-            {
-                let (Some(k), Some(g), Some(id), Some(v)) = (k, g, id, v) else {
+            let mut kernel = Codes::of(df.column("kernel")?)?;
+            let mut dtype = Codes::of(df.column("dtype")?)?;
+            let mut shape = Codes::of(df.column("shape")?)?;
+            let mut uarch = Codes::of(df.column("uarch")?)?;
+            let threads = df.column("threads")?.i64()?;
+            let seq = df.column("seq")?.i64()?;
+            let p50 = df.column("p50_us")?.f64()?;
+            for (row, ((th, sq), v)) in threads.iter().zip(seq.iter()).zip(p50.iter()).enumerate() {
+                let (Some(sq), Some(v)) = (sq, v) else {
                     continue;
                 };
-                let (dt, sh, th) = (
-                    dt.unwrap_or_default(),
-                    sh.unwrap_or_default(),
-                    th.unwrap_or(0),
-                );
-                let same = current.as_ref().is_some_and(|(key, _)| {
-                    key.0 == k && key.1 == dt && key.2 == sh && key.3 == th && key.4 == g
-                });
-                if !same {
-                    flush(current.take());
-                    let key = (
-                        k.to_string(),
-                        dt.to_string(),
-                        sh.to_string(),
-                        th,
-                        g.to_string(),
-                    );
-                    current = Some((key, Vec::new()));
-                }
-                if let Some((_, vals)) = current.as_mut() {
-                    vals.push((id, st.unwrap_or(0), v));
-                }
+                let Some(&(sample, stratum, group)) = device.get(&sq) else {
+                    continue;
+                };
+                let group = match by {
+                    GroupBy::Uarch => match uarch.id(row, &mut names.groups) {
+                        Some(g) => g,
+                        None => continue,
+                    },
+                    _ => group,
+                };
+                let Some(k) = kernel.id(row, &mut names.kernels) else {
+                    continue;
+                };
+                let dt = dtype.id(row, &mut names.dtypes).unwrap_or(u32::MAX);
+                let sh = shape.id(row, &mut names.shapes).unwrap_or(u32::MAX);
+                cells
+                    .entry((k, dt, sh, th.unwrap_or(0), group))
+                    .or_default()
+                    .push((sample, stratum, v));
             }
-            flush(current.take());
             Ok(())
         },
     )?;
-    Ok(out)
+    Ok(cells
+        .into_iter()
+        .map(|(id, mut v)| {
+            one_per_sample(&mut v);
+            (names.key(id), v)
+        })
+        .collect())
+}
+
+/// A cell as small integers: kernel, dtype, shape, threads, group (`u32::MAX`: none).
+type CellId = (u32, u32, u32, i64, u32);
+
+/// The strings behind cell ids, shared by both sides.
+#[derive(Default)]
+struct Names {
+    kernels: Ids,
+    dtypes: Ids,
+    shapes: Ids,
+    groups: Ids,
+}
+
+impl Names {
+    fn key(&self, (k, dt, sh, th, g): CellId) -> Key {
+        let name = |ids: &Ids, id: u32| ids.name(id).unwrap_or_default().to_string();
+        (
+            name(&self.kernels, k),
+            name(&self.dtypes, dt),
+            name(&self.shapes, sh),
+            th,
+            name(&self.groups, g),
+        )
+    }
+}
+
+/// A categorical column of one batch as codes, with each code's id looked up once.
+struct Codes {
+    codes: UInt32Chunked,
+    mapping: Arc<CategoricalMapping>,
+    /// Code -> id (`u32::MAX`: not looked up yet).
+    seen: Vec<u32>,
+}
+
+impl Codes {
+    fn of(c: &Column) -> PolarsResult<Codes> {
+        let DataType::Categorical(_, mapping) = c.dtype() else {
+            polars_bail!(ComputeError: "column {} is {}, not categorical", c.name(), c.dtype());
+        };
+        let mapping = mapping.clone();
+        let codes = c
+            .to_physical_repr()
+            .cast(&DataType::UInt32)?
+            .u32()?
+            .rechunk()
+            .into_owned();
+        Ok(Codes {
+            codes,
+            mapping,
+            seen: Vec::new(),
+        })
+    }
+
+    /// The id (in `ids`) of row `row`'s string; `None` for a null.
+    fn id(&mut self, row: usize, ids: &mut Ids) -> Option<u32> {
+        let code = self.codes.get(row)?;
+        let at = code as usize;
+        if at >= self.seen.len() {
+            self.seen.resize(at + 1, u32::MAX);
+        }
+        if self.seen[at] == u32::MAX {
+            self.seen[at] = ids.get(self.mapping.cat_to_str(code)?);
+        }
+        Some(self.seen[at])
+    }
+}
+
+/// Sort by sample id and keep one value per sample: the median of its values.
+fn one_per_sample(v: &mut Vec<Sample>) {
+    v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.2.total_cmp(&b.2)));
+    let mut out = 0;
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i + 1;
+        while j < v.len() && v[j].0 == v[i].0 {
+            j += 1;
+        }
+        // Values of one sample are sorted: the middle one (the mean of the middle two).
+        let (n, mid) = (j - i, i + (j - i) / 2);
+        let value = if n % 2 == 1 {
+            v[mid].2
+        } else {
+            (v[mid - 1].2 + v[mid].2) / 2.0
+        };
+        v[out] = (v[i].0, v[i].1, value);
+        out += 1;
+        i = j;
+    }
+    v.truncate(out);
+}
+
+/// Pairs of values for the samples on both sides (both sorted by sample id).
+fn pairs(a: &[Sample], b: &[Sample]) -> Vec<(f64, f64)> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push((a[i].2, b[j].2));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Compare `base` with `new`.
@@ -329,9 +417,9 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
         name: "compare",
         source,
     };
-    let (mut ids, mut strata) = (Ids::default(), Ids::default());
-    let a = samples(base, opt.by, &mut ids, &mut strata, "base").map_err(err)?;
-    let mut b = samples(new, opt.by, &mut ids, &mut strata, "new").map_err(err)?;
+    let (mut names, mut ids, mut strata) = (Names::default(), Ids::default(), Ids::default());
+    let a = samples(base, opt.by, &mut names, &mut ids, &mut strata, "base").map_err(err)?;
+    let b = samples(new, opt.by, &mut names, &mut ids, &mut strata, "new").map_err(err)?;
     drop(ids);
     let mut keys: Vec<&Key> = a.keys().filter(|k| b.contains_key(*k)).collect();
     keys.sort();
@@ -341,20 +429,16 @@ pub fn compare(base: &Dataset, new: &Dataset, opt: &Options) -> Result<Compariso
     insufficient += a.keys().filter(|k| !b.contains_key(*k)).count();
     insufficient += b.keys().filter(|k| !a.contains_key(*k)).count();
     for key in keys {
-        let (sa, sb) = (&a[key], b.get_mut(key).expect("key on both sides"));
+        let (sa, sb) = (&a[key], &b[key]);
         let (na, nb) = (sa.len(), sb.len());
         if na < min || nb < min {
             insufficient += 1;
             continue;
         }
         // Paired when most of the smaller side's devices are on both sides.
-        let by_id: HashMap<u32, f64> = sa.iter().map(|&(id, _, v)| (id, v)).collect();
-        let pairs: Vec<(f64, f64)> = match opt.by {
+        let pairs = match opt.by {
             GroupBy::Device => Vec::new(),
-            _ => sb
-                .iter()
-                .filter_map(|(id, _, v)| by_id.get(id).map(|x| (*x, *v)))
-                .collect(),
+            _ => pairs(sa, sb),
         };
         let by_soc =
             |s: &[Sample]| -> Vec<(u32, f64)> { s.iter().map(|&(_, st, v)| (st, v)).collect() };
