@@ -546,3 +546,29 @@ impl Comparison {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_with_several_values_keeps_their_median() {
+        let mut v = vec![
+            (7, 1, 3.0),
+            (2, 0, 5.0),
+            (7, 1, 1.0),
+            (7, 1, 2.0),
+            (4, 0, 8.0),
+            (4, 0, 6.0),
+        ];
+        one_per_sample(&mut v);
+        assert_eq!(v, vec![(2, 0, 5.0), (4, 0, 7.0), (7, 1, 2.0)]);
+    }
+
+    #[test]
+    fn pairs_are_the_samples_on_both_sides() {
+        let a = [(1, 0, 1.0), (3, 0, 3.0), (5, 0, 5.0)];
+        let b = [(0, 0, 0.5), (3, 0, 3.5), (4, 0, 4.5), (5, 0, 5.5)];
+        assert_eq!(pairs(&a, &b), vec![(3.0, 3.5), (5.0, 5.5)]);
+    }
+}
