@@ -30,16 +30,24 @@ if [ ! -d ../shared/datasets ] && [ -z "${FLEETSCOPE_SHARED:-}" ]; then
   echo "note: ../shared/datasets is absent; tests that need the device snapshots will say SKIPPED (under CI they fail)" >&2
 fi
 
-# ARM for real: the static aarch64 probe, built before the tests so the device-lab
-# test runs that real binary on its fake phones under qemu.
+# Every ABI for real: the static probes (arm64-v8a, armeabi-v7a, x86_64, x86), built
+# before the tests so the device-lab tests run those binaries on their fake phones
+# (the ARM ones under qemu-user). Each must be static, of its own ELF machine, and
+# within the 2 MB budget.
 command -v qemu-aarch64-static >/dev/null || {
   [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static
 }
-bash scripts/build-arm64.sh
+bash scripts/build-probes.sh
+declare -A machine=([arm64-v8a]="64-bit.*ARM aarch64" [armeabi-v7a]="32-bit.*ARM, EABI5" [x86_64]="64-bit.*x86-64" [x86]="32-bit.*Intel 80386")
+for abi in arm64-v8a armeabi-v7a x86_64 x86; do
+  bin=target/probes/$abi/fleetscope-probe
+  size=$(stat -c %s "$bin"); kind=$(file -b "$bin")
+  echo "$abi probe: $size bytes (budget 2000000): $kind" | cut -c1-160
+  [ "$size" -le 2000000 ] || { echo "the $abi probe is over its 2 MB budget" >&2; exit 1; }
+  echo "$kind" | grep -Eq "${machine[$abi]}" || { echo "the $abi probe is not ${machine[$abi]}" >&2; exit 1; }
+  echo "$kind" | grep -q "statically linked" || { echo "the $abi probe is not static" >&2; exit 1; }
+done
 probe=target/aarch64-unknown-linux-musl/probe/fleetscope-probe
-size=$(stat -c %s "$probe")
-echo "aarch64 probe: $size bytes (budget 2000000)"
-[ "$size" -le 2000000 ] || { echo "the aarch64 probe is over its 2 MB budget" >&2; exit 1; }
 
 # A real PostgreSQL server for the collector's PostgreSQL tests.
 FLEETSCOPE_TEST_PG=$(bash scripts/start-postgres.sh)
@@ -86,3 +94,20 @@ if QEMU_CPU=cortex-a53 qemu-aarch64-static "$probe" bench gemm --dtype f16 --m 8
   echo "the A53 measured or mis-refused an f16 GEMM: $(cat "$art/a53-f16.txt")" >&2; exit 1
 fi
 echo "f16 GEMM: measured under -cpu max, refused with its reason on the Cortex-A53"
+
+# 32-bit ARM on the fleet's old cores (Cortex-A7, Cortex-A15) and the x86 probes
+# natively: every kernel variant each binary carries passes its self-test, and GEMM
+# measures on the A7.
+for cpu in cortex-a7 cortex-a15; do
+  QEMU_CPU=$cpu qemu-arm-static target/probes/armeabi-v7a/fleetscope-probe selftest > "$art/selftest-v7-$cpu.txt" ||
+    { cat "$art/selftest-v7-$cpu.txt"; exit 1; }
+  echo "armeabi-v7a self-test under qemu-arm -cpu $cpu: $(tail -n 1 "$art/selftest-v7-$cpu.txt")"
+done
+for dtype in f32 i8; do
+  QEMU_CPU=cortex-a7 qemu-arm-static target/probes/armeabi-v7a/fleetscope-probe bench gemm --dtype $dtype --m 32 --n 32 --k 32 --min-time-ms 20 --json |
+    grep -q '"gops":' || { echo "no $dtype GEMM on the armeabi-v7a probe under -cpu cortex-a7" >&2; exit 1; }
+done
+for abi in x86_64 x86; do
+  target/probes/$abi/fleetscope-probe selftest > "$art/selftest-$abi.txt" || { cat "$art/selftest-$abi.txt"; exit 1; }
+  echo "$abi self-test: $(tail -n 1 "$art/selftest-$abi.txt")"
+done

@@ -159,6 +159,14 @@ fn unusable_phones_fail_with_a_reason() {
     std::fs::create_dir_all(&locks).unwrap();
     let held = std::fs::File::create(locks.join("BUSY.lock")).unwrap();
     held.try_lock().expect("nothing else holds BUSY");
+    // Probes for arm64-v8a only: the 32-bit phone has none for its ABIs.
+    let probes = dir.join("probes");
+    std::fs::create_dir_all(probes.join("arm64-v8a")).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_fleetscope-probe"),
+        probes.join("arm64-v8a/fleetscope-probe"),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
         .args([
             "run",
@@ -168,6 +176,8 @@ fn unusable_phones_fail_with_a_reason() {
             "--suite",
             "quick",
         ])
+        .arg("--probe-dir")
+        .arg(&probes)
         .arg("--out")
         .arg(dir.join("reports"))
         .env("FAKE_ADB_CONFIG", dir.join("config.json"))
@@ -181,7 +191,8 @@ fn unusable_phones_fail_with_a_reason() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("OLD32") && stdout.contains("no probe binary for ABI armeabi-v7a"),
+        stdout.contains("OLD32")
+            && stdout.contains("no probe for any of this phone's ABIs (armeabi-v7a, armeabi)"),
         "{stdout}"
     );
     assert!(
@@ -424,5 +435,138 @@ fn uploading_needs_the_fleet_salt() {
         err.contains("--salt-file") && err.contains("device-salt"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The lab picks each phone's probe from its ABI list: a 64-bit ARM phone, a Cortex-A7
+/// phone (armeabi-v7a only), a Cortex-A53 phone with a 32-bit userland, and x86_64 and
+/// x86 tablets that also list ARM ABIs (run through a binary translator) each complete
+/// a run with the static probe for their own ABI from scripts/build-probes.sh (the ARM
+/// ones under qemu-user); `--abi` measures a phone under another ABI it lists.
+#[test]
+fn every_abi_gets_its_own_probe() {
+    let Some(datasets) = common::shared_datasets() else {
+        return;
+    };
+    let probes = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/probes"));
+    let abis = ["arm64-v8a", "armeabi-v7a", "x86_64", "x86"];
+    if !abis
+        .iter()
+        .all(|a| probes.join(a).join("fleetscope-probe").is_file())
+    {
+        common::skip("the probes of every ABI (run scripts/build-probes.sh)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("fleetscope-abis-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // (serial, snapshot, the ABI whose probe must run, the phone's ABI list)
+    let phones = [
+        ("PIXEL8", "pixel-8.json", "arm64-v8a", "arm64-v8a"),
+        (
+            "MOTOE",
+            "moto-e-gen1.json",
+            "armeabi-v7a",
+            "armeabi-v7a,armeabi",
+        ),
+        (
+            "BLU",
+            "blu-r1-hd.json",
+            "armeabi-v7a",
+            "armeabi-v7a,armeabi",
+        ),
+        (
+            "T5C",
+            "leagoo-t5c.json",
+            "x86_64",
+            "x86_64,x86,armeabi-v7a,armeabi,arm64-v8a",
+        ),
+        (
+            "IWORK8",
+            "alldocube-iwork8.json",
+            "x86",
+            "x86,armeabi-v7a,armeabi",
+        ),
+        (
+            "REVVL",
+            "alcatel-revvl.json",
+            "armeabi-v7a",
+            "arm64-v8a,armeabi-v7a,armeabi",
+        ),
+    ];
+    let devices: Vec<serde_json::Value> = phones
+        .iter()
+        .map(|(serial, fixture, _, _)| {
+            serde_json::json!({"serial": serial, "state": "device",
+                "fixture": datasets.join("devices").join(fixture)})
+        })
+        .collect();
+    let config = serde_json::json!({ "root": dir.join("phones"), "devices": devices });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    std::fs::write(
+        dir.join("tiny.toml"),
+        "id = \"tiny\"\nversion = \"1\"\n[measure]\nwarmup = 1\nmin_samples = 3\nmin_time_ms = 20\nmax_time_ms = 200\ncold_weights = false\n[run]\nclusters = \"big\"\nthreads = [\"1\"]\ncooldown_max_s = 1\n[[kernels]]\nfamily = \"gemm\"\ndtypes = [\"f32\", \"i8\"]\nshapes = [{ m = 16, n = 16, k = 16 }]\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleetscope"))
+            .arg("run")
+            .args(args)
+            .args([
+                "--adb",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake-adb"),
+            ])
+            .arg("--suite")
+            .arg(dir.join("tiny.toml"))
+            .arg("--out")
+            .arg(dir.join("reports"))
+            .arg("--probe-dir")
+            .arg(&probes)
+            .env("FAKE_ADB_CONFIG", dir.join("config.json"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let serials = ["PIXEL8", "MOTOE", "BLU", "T5C", "IWORK8"];
+    let mut args = Vec::new();
+    for s in serials {
+        args.extend(["--device", s]);
+    }
+    let (code, stdout, stderr) = run(&args);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("5 of 5 devices completed"), "{stdout}");
+    // REVVL lists arm64-v8a first; --abi measures its 32-bit userland instead.
+    let (code, stdout, stderr) = run(&["--device", "REVVL", "--abi", "armeabi-v7a"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (code, stdout, _) = run(&["--device", "REVVL", "--abi", "x86"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains("--abi x86: this phone runs arm64-v8a, armeabi-v7a, armeabi only"),
+        "{stdout}"
+    );
+    for (serial, _, ran, list) in phones {
+        let reports: Vec<PathBuf> = std::fs::read_dir(dir.join("reports"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{serial}-"))
+            })
+            .collect();
+        assert_eq!(reports.len(), 1, "{serial}: {reports:?}");
+        let r = fleetscope::schema::parse_report(&std::fs::read(&reports[0]).unwrap()).unwrap();
+        assert_eq!(r.device.probe_abi.as_deref(), Some(ran), "{serial}");
+        assert_eq!(r.device.abilist.join(","), list, "{serial}");
+        assert!(
+            r.results.iter().any(|x| x.latency_us.is_some()),
+            "{serial}: measured"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -125,6 +125,10 @@ enum Command {
         /// OUT/NAME per build (NAME: the directory's name), for `compare --by device`.
         #[arg(long = "probe-dir", num_args = 1, action = clap::ArgAction::Append)]
         probe_dir: Vec<PathBuf>,
+        /// Run this ABI's probe (one the phone lists) instead of its best: e.g.
+        /// armeabi-v7a on a 64-bit phone, to measure what 32-bit code costs there.
+        #[arg(long)]
+        abi: Option<String>,
         /// Upload each complete report here (needs --token-file and --salt-file).
         #[arg(long, requires = "token_file")]
         collector: Option<String>,
@@ -304,6 +308,7 @@ pub fn main() -> ExitCode {
             suite,
             out,
             probe_dir,
+            abi,
             collector,
             token_file,
             salt_file,
@@ -361,6 +366,7 @@ pub fn main() -> ExitCode {
                         suite,
                         out,
                         probe_dirs: probe_dir,
+                        abi,
                         collector,
                         salt,
                         spool,

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Probe binaries per ABI: none (the build outputs), one, or two for an A/B run.
     pub probe_dirs: Vec<PathBuf>,
+    /// Run this ABI's probe (one of the phone's `abilist`) instead of the best one.
+    pub abi: Option<String>,
     /// Collector URL and ingest token; `None` keeps reports local.
     pub collector: Option<(String, String)>,
     pub spool: Option<PathBuf>,
@@ -171,8 +173,9 @@ fn file_safe(serial: &str) -> String {
 }
 
 /// The probe binary for an ABI: `--probe-dir DIR` (DIR/ABI/fleetscope-probe or
-/// DIR/fleetscope-probe), else the build outputs next to this executable, else, for
-/// the host's own ABI, the probe beside `fleetscope` (or `fleetscope` itself).
+/// DIR/fleetscope-probe); else, for the host's own ABI, the probe beside `fleetscope`
+/// (or `fleetscope` itself); else the build outputs of scripts/build-probes.sh
+/// (`target/probes/ABI/fleetscope-probe`, or for arm64-v8a scripts/build-arm64.sh's).
 pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, DeviceError> {
     if let Some(dir) = probe_dir {
         let candidates = [
@@ -196,22 +199,22 @@ pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, DeviceE
         let beside = bin_dir.join("fleetscope-probe");
         return Ok(if beside.is_file() { beside } else { exe });
     }
-    let triple = match abi {
-        "arm64-v8a" => "aarch64-unknown-linux-musl",
-        _ => return Err(DeviceError::NoProbe(format!("no probe binary for ABI {abi}: build one for it and pass --probe-dir (scripts/build-arm64.sh builds arm64-v8a)"))),
-    };
-    let built = target_dir
-        .join(triple)
-        .join("probe")
-        .join("fleetscope-probe");
-    if built.is_file() {
-        Ok(built)
-    } else {
-        Err(DeviceError::NoProbe(format!(
-            "no probe binary for ABI {abi} at {}: run scripts/build-arm64.sh, or pass --probe-dir",
-            built.display()
-        )))
-    }
+    let built = target_dir.join("probes").join(abi).join("fleetscope-probe");
+    let legacy = (abi == "arm64-v8a").then(|| {
+        target_dir
+            .join("aarch64-unknown-linux-musl")
+            .join("probe")
+            .join("fleetscope-probe")
+    });
+    std::iter::once(built.clone())
+        .chain(legacy)
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            DeviceError::NoProbe(format!(
+                "no probe binary for ABI {abi} at {}: run scripts/build-probes.sh {abi}, or pass --probe-dir",
+                built.display()
+            ))
+        })
 }
 
 fn step(adb: &Adb, serial: &str, args: &[&str], what: &str) -> Result<String, String> {
@@ -223,6 +226,71 @@ fn step(adb: &Adb, serial: &str, args: &[&str], what: &str) -> Result<String, St
     } else {
         Err(format!("{what}: {}", out.complaint()))
     }
+}
+
+/// The phone's ABIs, best first: `ro.product.cpu.abilist`, or before Android 5.0
+/// `ro.product.cpu.abi` and `abi2`.
+fn abilist(adb: &Adb, serial: &str) -> Result<Vec<String>, String> {
+    let out = adb.shell(
+        serial,
+        "getprop ro.product.cpu.abilist; getprop ro.product.cpu.abi; getprop ro.product.cpu.abi2",
+        Duration::from_secs(20),
+    )?;
+    if !out.ok() {
+        return Err(format!("cannot read the ABI: {}", out.complaint()));
+    }
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    let list = match lines.first() {
+        Some(l) if !l.is_empty() => l.to_string(),
+        _ => lines.iter().skip(1).copied().collect::<Vec<_>>().join(","),
+    };
+    let mut abis: Vec<String> = Vec::new();
+    for a in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        if !abis.iter().any(|x| x == a) {
+            abis.push(a.to_string());
+        }
+    }
+    if abis.is_empty() {
+        return Err(
+            "the phone names no ABI (ro.product.cpu.abilist and ro.product.cpu.abi are empty)"
+                .into(),
+        );
+    }
+    Ok(abis)
+}
+
+/// The probe to run: for `--abi`, that ABI's (if the phone runs it); else the first
+/// ABI of the phone's list, in its own order, that has a probe. The phone's order
+/// puts its native ABI first, so an x86 tablet that also lists `armeabi-v7a` (run
+/// through a binary translator) gets the x86 probe.
+fn pick_probe(
+    adb: &Adb,
+    serial: &str,
+    forced: Option<&str>,
+    probe_dir: Option<&Path>,
+) -> Result<(String, PathBuf), String> {
+    let abis = abilist(adb, serial)?;
+    if let Some(abi) = forced {
+        if !abis.iter().any(|a| a == abi) {
+            return Err(format!(
+                "--abi {abi}: this phone runs {} only",
+                abis.join(", ")
+            ));
+        }
+        return Ok((abi.to_string(), probe_for(abi, probe_dir)?));
+    }
+    let mut missing = Vec::new();
+    for abi in &abis {
+        match probe_for(abi, probe_dir) {
+            Ok(p) => return Ok((abi.clone(), p)),
+            Err(e) => missing.push(e.to_string()),
+        }
+    }
+    Err(format!(
+        "no probe for any of this phone's ABIs ({}): {}",
+        abis.join(", "),
+        missing.join("; ")
+    ))
 }
 
 /// What one device needs for one probe build's runs, prepared once.
@@ -388,16 +456,7 @@ fn prepare(
             return Err(hint.map_or(e.clone(), |h| format!("{e}: {h}")));
         }
     }
-    let abi = match adb.shell(
-        serial,
-        "getprop ro.product.cpu.abi",
-        Duration::from_secs(20),
-    ) {
-        Ok(o) if o.ok() && !o.stdout.trim().is_empty() => o.stdout.trim().to_string(),
-        Ok(o) => return Err(format!("cannot read the ABI: {}", o.complaint())),
-        Err(e) => return Err(e.into()),
-    };
-    let probe = probe_for(&abi, arm.probe_dir.as_deref())?;
+    let (abi, probe) = pick_probe(adb, serial, opt.abi.as_deref(), arm.probe_dir.as_deref())?;
     let (_, suite_ref) = suite::load(&opt.suite)?;
     let suffix = slot
         .map(|i| format!("-{}", ["a", "b"][i]))

@@ -43,6 +43,13 @@ pub struct DeviceInfo {
     /// Primary ABI (`arm64-v8a`, `armeabi-v7a`, `x86_64`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abi: Option<String>,
+    /// Every ABI the userland runs, best first (`ro.product.cpu.abilist`): a 64-bit
+    /// core with only `armeabi-v7a,armeabi` here runs a 32-bit userland.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub abilist: Vec<String>,
+    /// The ABI of the probe binary that made this report's measurements.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_abi: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<String>,
     /// Salted SHA-256 of a stable device id: never a serial number, IMEI or account.

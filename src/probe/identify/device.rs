@@ -44,6 +44,37 @@ fn salt() -> Option<(String, HashScope)> {
 /// What `identify` says about a `local` hash.
 pub const LOCAL_HASH_NOTE: &str = "device_hash is local-only: no fleet salt was given, so it is salted with random bytes made for this run and matches no other run; use `fleetscope run --salt-file F` (or set FLEETSCOPE_DEVICE_SALT on the device) for a hash the fleet can count";
 
+/// The userland's ABIs, best first: `ro.product.cpu.abilist`, or on Android before 5.0
+/// `ro.product.cpu.abi` and `ro.product.cpu.abi2`.
+fn abilist(sys: &Sysroot) -> Vec<String> {
+    let list = match sys.prop("ro.product.cpu.abilist") {
+        Some(l) => l.to_string(),
+        None => ["ro.product.cpu.abi", "ro.product.cpu.abi2"]
+            .iter()
+            .filter_map(|k| sys.prop(k))
+            .collect::<Vec<_>>()
+            .join(","),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for abi in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        if !out.iter().any(|a| a == abi) {
+            out.push(abi.to_string());
+        }
+    }
+    out
+}
+
+/// The Android ABI this binary was built for.
+pub fn this_abi() -> &'static str {
+    match std::env::consts::ARCH {
+        "aarch64" => "arm64-v8a",
+        "arm" => "armeabi-v7a",
+        "x86" => "x86",
+        "x86_64" => "x86_64",
+        other => other,
+    }
+}
+
 pub fn identify_device(sys: &Sysroot, arch: Option<&str>) -> DeviceInfo {
     let prop = |k: &str| sys.prop(k).map(str::to_string);
     let android = sys.prop("ro.build.version.sdk").is_some()
@@ -84,6 +115,9 @@ pub fn identify_device(sys: &Sysroot, arch: Option<&str>) -> DeviceInfo {
             .prop("ro.build.version.sdk")
             .and_then(|v| v.parse().ok()),
         abi: prop("ro.product.cpu.abi").or_else(|| arch.map(str::to_string)),
+        abilist: abilist(sys),
+        // Set by the suite runner: identification alone runs no probe build.
+        probe_abi: None,
         kernel: sys
             .read_line("/proc/version")
             .and_then(|v| v.split_whitespace().nth(2).map(str::to_string)),

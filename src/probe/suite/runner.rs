@@ -189,6 +189,7 @@ pub fn run_suite(
     let isa = Isa::detect();
     let mut report = Report::new(id.clone(), report_id, suite_ref);
     report.started_at = started_at;
+    report.device.probe_abi = Some(identify::this_abi().to_string());
     if !opt.slowdown.is_empty() {
         report.errors.push(Issue {
             stage: "bench".into(),
