@@ -127,6 +127,17 @@ def main() -> int:
     ).fetchone()[0]
 
     bad = 0
+    # The userland ABI: devices whose primary ABI is 32-bit, overall and by primary core.
+    abis32 = "'armeabi-v7a', 'armeabi', 'x86', 'arm', 'armv6l', 'armv7l', 'armv8l', 'i386', 'i486', 'i586', 'i686'"
+    is32 = f"CASE WHEN abi IN ({abis32}) THEN 1.0 ELSE 0.0 END"
+    theirs["abi.userland32_share"] = con.execute(
+        f"SELECT avg({is32}) FROM latest WHERE abi IS NOT NULL"
+    ).fetchone()[0]
+    for uarch, share in con.execute(
+        f"SELECT coalesce(primary_uarch, 'unknown'), avg({is32}) FROM latest WHERE abi IS NOT NULL GROUP BY 1"
+    ).fetchall():
+        theirs[f"abi.userland32_share.{uarch}"] = share
+
     for key in sorted(theirs):
         want = theirs[key]
         got = ours.get(key)
@@ -137,7 +148,7 @@ def main() -> int:
         print(f"{'ok  ' if agree else 'DIFF'} {key:40s} duckdb={want:.6f} stats.json={got}")
     # Anything stats.json names under these prefixes must have been recomputed too.
     for key in ours:
-        if key.startswith(("soc.top", "cpu.uarch_share.", "cpu.design_year_share.", "gpu.api_share.")) and key not in theirs:
+        if key.startswith(("soc.top", "cpu.uarch_share.", "cpu.design_year_share.", "gpu.api_share.", "abi.")) and key not in theirs:
             print(f"DIFF {key:40s} in stats.json but not found by DuckDB")
             bad += 1
     print(f"{len(theirs)} statistics recomputed with DuckDB {duckdb.__version__}: {bad} disagree")

@@ -104,6 +104,21 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
         "{unique} SoCs seen, {expected:.0} expected"
     );
     assert!(stat(&s, "soc.over_1pct_count") >= 27.0 && stat(&s, "soc.over_1pct_count") <= 33.0);
+    // The 32-bit userland: every Cortex-A7 device (a 32-bit core), the calibrated share
+    // of Cortex-A53 devices, no Cortex-A73 device.
+    assert_eq!(stat(&s, "abi.userland32_share.cortex-a7"), 1.0);
+    assert_eq!(stat(&s, "abi.userland32_share.cortex-a73"), 0.0);
+    let want = cal
+        .uarch
+        .iter()
+        .find(|u| u.uarch == "cortex-a53")
+        .unwrap()
+        .userland32;
+    let a53 = stat(&s, "abi.userland32_share.cortex-a53");
+    assert!(
+        (a53 - want).abs() < 0.03,
+        "A53 on a 32-bit userland: {a53} against {want}"
+    );
     // Headline numbers the issue names are all there.
     for k in [
         "gpu.ratio_ge_1x_share",
@@ -160,6 +175,7 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
         "cpu_peak_by_soc",
         "gpu_cpu_ratio",
         "gpu_api",
+        "abi_userland",
         "priorities",
     ] {
         let csv = std::fs::read_to_string(out.join("tables").join(format!("{t}.csv"))).unwrap();

@@ -50,6 +50,10 @@ pub struct UarchShare {
     /// SoCs with this primary core have the Armv8.2 dot-product instructions.
     #[serde(default)]
     pub dotprod: bool,
+    /// Share of this core's devices that ship a 32-bit userland (armeabi-v7a only,
+    /// on a 64-bit core).
+    #[serde(default)]
+    pub userland32: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -82,6 +82,17 @@ fn abi(soc: &SimSoc) -> &'static str {
     }
 }
 
+/// The ABIs a userland with primary ABI `abi` lists, best first.
+fn abilist(abi: &str) -> Vec<String> {
+    let list: &[&str] = match abi {
+        "arm64-v8a" => &["arm64-v8a", "armeabi-v7a", "armeabi"],
+        "armeabi-v7a" => &["armeabi-v7a", "armeabi"],
+        "x86_64" => &["x86_64", "x86"],
+        other => return vec![other.to_string()],
+    };
+    list.iter().map(|s| s.to_string()).collect()
+}
+
 /// Generates the reports of device `i` of a fleet.
 pub struct Generator<'a> {
     pub socs: &'a [SimSoc],
@@ -156,7 +167,8 @@ impl<'a> Generator<'a> {
     ) -> Report {
         let cat = catalog::catalog();
         let f = &self.cal.field;
-        let abi = abi(soc);
+        let core_abi = abi(soc);
+        let abi = self.userland_abi(soc, hash);
         let mut r = Report {
             schema: crate::schema::SCHEMA_ID.into(),
             report_id: crate::util::uuid_from(rng.random()),
@@ -171,6 +183,8 @@ impl<'a> Generator<'a> {
         r.device.os = "android".into();
         r.device.sdk = Some((soc.year.saturating_sub(2009)).clamp(16, 34) as u32 + 8);
         r.device.abi = Some(abi.into());
+        r.device.abilist = abilist(abi);
+        r.device.probe_abi = Some(abi.into());
         r.device.device_hash = Some(hash.to_string());
         r.device.memory_bytes = Some(((soc.year.saturating_sub(2010)) as u64).clamp(1, 12) << 29);
         r.soc.vendor = Some(soc.vendor.clone());
@@ -179,7 +193,10 @@ impl<'a> Generator<'a> {
         r.soc.year = Some(soc.year);
         r.soc.source = Some("simulated".into());
         r.cpu.arch = Some(
-            if abi == "armeabi-v7a" {
+            if abi == "armeabi-v7a" && core_abi == "arm64-v8a" {
+                // What uname says to a 32-bit process on a 64-bit kernel.
+                "armv8l"
+            } else if abi == "armeabi-v7a" {
                 "armv7l"
             } else if abi == "x86_64" {
                 "x86_64"
@@ -260,6 +277,28 @@ impl<'a> Generator<'a> {
         r
     }
 
+    /// The userland's primary ABI: the core's own, except for the calibrated share of
+    /// a 64-bit core's devices that ship a 32-bit userland. Drawn from the device hash,
+    /// so the fleet's other draws stay as they were.
+    fn userland_abi(&self, soc: &SimSoc, hash: &str) -> &'static str {
+        let core = abi(soc);
+        let share = self
+            .cal
+            .uarch
+            .iter()
+            .find(|u| u.uarch == soc.primary_uarch)
+            .map_or(0.0, |u| u.userland32);
+        let draw = hash.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        let uniform = (draw >> 11) as f64 / (1u64 << 53) as f64;
+        if core == "arm64-v8a" && uniform < share {
+            "armeabi-v7a"
+        } else {
+            core
+        }
+    }
+
     /// A report for a real device identity (a fixture) with modelled results: the
     /// identity is kept as identified; the kernel results follow the same model.
     pub fn for_identity(&self, identity: crate::schema::Identity, key: &str, t: i64) -> Report {
@@ -270,7 +309,13 @@ impl<'a> Generator<'a> {
                     .fold(7u64, |h, b| h.wrapping_mul(31) ^ u64::from(b)),
         );
         let soc = SimSoc::from_identity(&identity);
-        let abi = abi(&soc);
+        // The fixture's own userland ABI where it names one.
+        let abi = match identity.device.abi.as_deref() {
+            Some("armeabi-v7a" | "armeabi") => "armeabi-v7a",
+            Some("x86") | Some("x86_64") => "x86_64",
+            Some("arm64-v8a") => "arm64-v8a",
+            _ => abi(&soc),
+        };
         let mut r = Report::new(
             identity,
             crate::util::uuid_from(rng.random()),

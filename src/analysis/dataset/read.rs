@@ -217,6 +217,7 @@ fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, AnalysisError> {
 /// Columns of `devices` the statistics use.
 const DEVICE_COLUMNS: &[&str] = &[
     "seq",
+    "abi",
     "soc_key",
     "soc_vendor",
     "soc_name",

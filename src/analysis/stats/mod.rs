@@ -2,6 +2,7 @@
 //! `fn run(dataset, analysis)` adds its tables, headline numbers, findings and chart
 //! descriptions. Adding a statistic is adding a file and a line to `UNITS`.
 
+mod abi;
 mod clusters;
 mod cores;
 mod figure;
@@ -90,6 +91,7 @@ const UNITS: &[(&str, Unit)] = &[
     ("CPU peak by SoC", peaks::run),
     ("SoC share", socs::run),
     ("CPU cores", cores::run),
+    ("userland ABI", abi::run),
     ("GPU", gpu::run),
     ("int8 speedup", speedup::run),
     ("latency by tier", latency::run),
