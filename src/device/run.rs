@@ -190,12 +190,7 @@ pub fn probe_for(abi: &str, probe_dir: Option<&Path>) -> Result<PathBuf, DeviceE
     })?;
     let bin_dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     let target_dir = bin_dir.parent().map(Path::to_path_buf).unwrap_or_default();
-    let host_abi = match std::env::consts::ARCH {
-        "x86_64" => "x86_64",
-        "aarch64" => "arm64-v8a",
-        other => other,
-    };
-    if abi == host_abi {
+    if abi == crate::probe::identify::this_abi() {
         let beside = bin_dir.join("fleetscope-probe");
         return Ok(if beside.is_file() { beside } else { exe });
     }
@@ -239,17 +234,8 @@ fn abilist(adb: &Adb, serial: &str) -> Result<Vec<String>, String> {
     if !out.ok() {
         return Err(format!("cannot read the ABI: {}", out.complaint()));
     }
-    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
-    let list = match lines.first() {
-        Some(l) if !l.is_empty() => l.to_string(),
-        _ => lines.iter().skip(1).copied().collect::<Vec<_>>().join(","),
-    };
-    let mut abis: Vec<String> = Vec::new();
-    for a in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        if !abis.iter().any(|x| x == a) {
-            abis.push(a.to_string());
-        }
-    }
+    let mut lines = out.stdout.lines();
+    let abis = crate::probe::identify::abi_list(lines.next(), lines.next(), lines.next());
     if abis.is_empty() {
         return Err(
             "the phone names no ABI (ro.product.cpu.abilist and ro.product.cpu.abi are empty)"

@@ -168,7 +168,7 @@ impl<'a> Generator<'a> {
         let cat = catalog::catalog();
         let f = &self.cal.field;
         let core_abi = abi(soc);
-        let abi = self.userland_abi(soc, hash);
+        let abi = self.userland_abi(soc, core_abi, hash);
         let mut r = Report {
             schema: crate::schema::SCHEMA_ID.into(),
             report_id: crate::util::uuid_from(rng.random()),
@@ -280,8 +280,7 @@ impl<'a> Generator<'a> {
     /// The userland's primary ABI: the core's own, except for the calibrated share of
     /// a 64-bit core's devices that ship a 32-bit userland. Drawn from the device hash,
     /// so the fleet's other draws stay as they were.
-    fn userland_abi(&self, soc: &SimSoc, hash: &str) -> &'static str {
-        let core = abi(soc);
+    fn userland_abi(&self, soc: &SimSoc, core: &'static str, hash: &str) -> &'static str {
         let share = self
             .cal
             .uarch

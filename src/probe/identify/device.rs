@@ -47,11 +47,25 @@ pub const LOCAL_HASH_NOTE: &str = "device_hash is local-only: no fleet salt was 
 /// The userland's ABIs, best first: `ro.product.cpu.abilist`, or on Android before 5.0
 /// `ro.product.cpu.abi` and `ro.product.cpu.abi2`.
 fn abilist(sys: &Sysroot) -> Vec<String> {
-    let list = match sys.prop("ro.product.cpu.abilist") {
+    abi_list(
+        sys.prop("ro.product.cpu.abilist"),
+        sys.prop("ro.product.cpu.abi"),
+        sys.prop("ro.product.cpu.abi2"),
+    )
+}
+
+/// The ABI list from the values of `ro.product.cpu.abilist`, `abi` and `abi2` (empty
+/// or absent ones ignored): the list when there is one, else the other two; each ABI
+/// once, in order.
+pub fn abi_list(abilist: Option<&str>, abi: Option<&str>, abi2: Option<&str>) -> Vec<String> {
+    fn present(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let list = match present(abilist) {
         Some(l) => l.to_string(),
-        None => ["ro.product.cpu.abi", "ro.product.cpu.abi2"]
-            .iter()
-            .filter_map(|k| sys.prop(k))
+        None => [abi, abi2]
+            .into_iter()
+            .filter_map(present)
             .collect::<Vec<_>>()
             .join(","),
     };
@@ -150,6 +164,21 @@ fn salted_hash(salt: &str, id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_abi_list_is_the_list_or_else_abi_and_abi2_each_once() {
+        let l = |a, b, c| super::abi_list(a, b, c).join(",");
+        assert_eq!(
+            l(Some("arm64-v8a,armeabi-v7a"), Some("arm64-v8a"), None),
+            "arm64-v8a,armeabi-v7a"
+        );
+        assert_eq!(
+            l(Some(" "), Some("armeabi-v7a"), Some("armeabi")),
+            "armeabi-v7a,armeabi"
+        );
+        assert_eq!(l(None, Some("x86"), Some("x86")), "x86");
+        assert_eq!(l(None, None, None), "");
+    }
+
     #[test]
     fn hash_hides_the_id() {
         let h = super::salted_hash("s", "ABC123");

@@ -13,7 +13,7 @@ mod sysroot;
 mod thermal;
 
 pub use cpuinfo::parse_cpu_list;
-pub use device::{set_fleet_salt, this_abi, SALT_ENV};
+pub use device::{abi_list, set_fleet_salt, this_abi, SALT_ENV};
 pub use fixture::{fixture_from_bytes, load_fixture};
 pub use gpu::api_check_main;
 pub use soc::{decode as decode_soc_source, Hints as SocHints};
