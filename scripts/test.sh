@@ -96,17 +96,32 @@ fi
 echo "f16 GEMM: measured under -cpu max, refused with its reason on the Cortex-A53"
 
 # 32-bit ARM on the fleet's old cores (Cortex-A7, Cortex-A15) and the x86 probes
-# natively: every kernel variant each binary carries passes its self-test, and GEMM
-# measures on the A7.
+# natively: every kernel variant each binary carries passes its self-test, every
+# ARMv7 NEON variant runs on both cores, GEMM measures on the A7 through NEON, and on
+# an ARMv7 core without NEON (armeabi) the NEON variants are skipped with the reason.
+v7=target/probes/armeabi-v7a/fleetscope-probe
+v7_neon="f32-gemm-4x8-aarch32-neon qs8-gemm-2x8c4-aarch32-neon f32-dwconv3x3-aarch32-neon qs8-dwconv3x3-aarch32-neon"
 for cpu in cortex-a7 cortex-a15; do
-  QEMU_CPU=$cpu qemu-arm-static target/probes/armeabi-v7a/fleetscope-probe selftest > "$art/selftest-v7-$cpu.txt" ||
+  QEMU_CPU=$cpu qemu-arm-static $v7 selftest > "$art/selftest-v7-$cpu.txt" ||
     { cat "$art/selftest-v7-$cpu.txt"; exit 1; }
+  for v in $v7_neon; do
+    grep -Eq "^  $v +[0-9]+/[0-9]+ ok$" "$art/selftest-v7-$cpu.txt" ||
+      { echo "the armeabi-v7a self-test under -cpu $cpu did not run $v" >&2; exit 1; }
+  done
   echo "armeabi-v7a self-test under qemu-arm -cpu $cpu: $(tail -n 1 "$art/selftest-v7-$cpu.txt")"
 done
 for dtype in f32 i8; do
-  QEMU_CPU=cortex-a7 qemu-arm-static target/probes/armeabi-v7a/fleetscope-probe bench gemm --dtype $dtype --m 32 --n 32 --k 32 --min-time-ms 20 --json |
-    grep -q '"gops":' || { echo "no $dtype GEMM on the armeabi-v7a probe under -cpu cortex-a7" >&2; exit 1; }
+  QEMU_CPU=cortex-a7 qemu-arm-static $v7 bench gemm --dtype $dtype --m 32 --n 32 --k 32 --min-time-ms 20 --json |
+    grep -Eq '"path":"(f32-gemm-4x8|qs8-gemm-2x8c4)-aarch32-neon.*"gops":' ||
+    { echo "no NEON $dtype GEMM on the armeabi-v7a probe under -cpu cortex-a7" >&2; exit 1; }
 done
+QEMU_CPU=cortex-a7,neon=off qemu-arm-static $v7 selftest > "$art/selftest-v7-noneon.txt" ||
+  { cat "$art/selftest-v7-noneon.txt"; exit 1; }
+for v in $v7_neon; do
+  grep -Eq "^  $v +skipped: needs NEON" "$art/selftest-v7-noneon.txt" ||
+    { echo "without NEON the armeabi-v7a self-test did not skip $v with its reason" >&2; exit 1; }
+done
+echo "armeabi-v7a without NEON (qemu-arm -cpu cortex-a7,neon=off): NEON variants skipped, $(tail -n 1 "$art/selftest-v7-noneon.txt")"
 for abi in x86_64 x86; do
   target/probes/$abi/fleetscope-probe selftest > "$art/selftest-$abi.txt" || { cat "$art/selftest-$abi.txt"; exit 1; }
   echo "$abi self-test: $(tail -n 1 "$art/selftest-$abi.txt")"

@@ -186,6 +186,9 @@ pub fn selftest_command() -> (String, bool) {
             if ok == n { "ok" } else { "FAILED" }
         );
     }
+    for (v, needs) in selftest::skipped(&isa) {
+        text += &format!("  {v:44} skipped: needs {needs}, which this CPU does not report\n");
+    }
     let failed: Vec<&selftest::Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
     for f in failed.iter().take(20) {
         text += &format!("  FAIL {} {}: {}\n", f.variant, f.shape, f.detail);

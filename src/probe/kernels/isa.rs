@@ -53,7 +53,24 @@ impl Isa {
         }
     }
 
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    /// 32-bit ARM: Rust cannot detect NEON there on stable, so ask the kernel
+    /// (`AT_HWCAP`, as cpuinfo does); an `armeabi` CPU without it keeps the portable kernels.
+    #[cfg(all(target_arch = "arm", target_os = "linux"))]
+    fn native() -> Isa {
+        const HWCAP_NEON: libc::c_ulong = 1 << 12;
+        // SAFETY: getauxval has no preconditions; it returns 0 for an absent entry.
+        let hwcap = unsafe { libc::getauxval(libc::AT_HWCAP) };
+        Isa {
+            neon: hwcap & HWCAP_NEON != 0,
+            ..Isa::default()
+        }
+    }
+
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "arm", target_os = "linux")
+    )))]
     fn native() -> Isa {
         Isa::default()
     }

@@ -18,6 +18,29 @@ pub struct Outcome {
     pub detail: String,
 }
 
+/// Variants built for this target that this CPU cannot run, each with what it needs:
+/// the self-test reports them as skipped, never runs them.
+pub fn skipped(isa: &Isa) -> Vec<(String, &'static str)> {
+    let gemms = f32_gemm::variants()
+        .into_iter()
+        .filter(|v| !v.supported(isa))
+        .map(|v| (v.name.to_string(), v.needs));
+    let f16s = f16_gemm::variants()
+        .into_iter()
+        .filter(|v| !v.supported(isa))
+        .map(|v| (v.name.to_string(), v.needs));
+    let qs8s = qs8_gemm::variants()
+        .into_iter()
+        .filter(|v| !v.supported(isa))
+        .map(|v| (v.name.to_string(), v.needs));
+    let best = DwVariant::best(isa);
+    let dws = DwVariant::built()
+        .into_iter()
+        .take_while(|v| *v != best)
+        .flat_map(|v| [(v.name("f32"), v.needs()), (v.name("qs8"), v.needs())]);
+    gemms.chain(f16s).chain(qs8s).chain(dws).collect()
+}
+
 /// Shapes covering full tiles, edge tiles in M and N, K not a multiple of 4, tiny and odd sizes.
 pub fn shapes(cases: usize, seed: u64) -> Vec<(usize, usize, usize)> {
     let mut r = Rng::new(seed);

@@ -13,6 +13,7 @@ pub fn variants() -> Vec<Variant> {
             nr: neonfp16_8x16::NR,
             ukernel: neonfp16_8x16::ukernel,
             supported: |i| i.neon && i.fp16,
+            needs: "NEON FP16 arithmetic",
         },
     ])
 }

@@ -4,11 +4,12 @@
 
 pub mod reference;
 
-use super::dwconv_variant::{multiversion, DwVariant};
+use super::dwconv_variant::{mac_f32, multiversion, DwVariant};
 use super::window::{out_size, taps};
 
 #[inline(always)]
 fn body_f32(
+    neon32: bool,
     h: usize,
     w: usize,
     c: usize,
@@ -29,10 +30,7 @@ fn body_f32(
             for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
                 if let Some(px) = px {
                     let x = &input[px * c..px * c + c];
-                    let k = &weights[t * c..t * c + c];
-                    for ((o, x), k) in o.iter_mut().zip(x).zip(k) {
-                        *o += x * k;
-                    }
+                    mac_f32(neon32, o, x, &weights[t * c..t * c + c]);
                 }
             }
         }

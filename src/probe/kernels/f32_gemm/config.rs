@@ -13,6 +13,7 @@ pub fn variants() -> Vec<Variant> {
             nr: avx512_8x32::NR,
             ukernel: avx512_8x32::ukernel,
             supported: |i| i.avx512f,
+            needs: "AVX-512F",
         },
         #[cfg(target_arch = "x86_64")]
         Variant {
@@ -21,6 +22,7 @@ pub fn variants() -> Vec<Variant> {
             nr: avx2_6x16::NR,
             ukernel: avx2_6x16::ukernel,
             supported: |i| i.avx2_fma,
+            needs: "AVX2 and FMA",
         },
         #[cfg(target_arch = "aarch64")]
         Variant {
@@ -29,6 +31,16 @@ pub fn variants() -> Vec<Variant> {
             nr: neon_8x8::NR,
             ukernel: neon_8x8::ukernel,
             supported: |i| i.neon,
+            needs: "NEON",
+        },
+        #[cfg(target_arch = "arm")]
+        Variant {
+            name: "f32-gemm-4x8-aarch32-neon",
+            mr: aarch32_neon_4x8::MR,
+            nr: aarch32_neon_4x8::NR,
+            ukernel: aarch32_neon_4x8::ukernel,
+            supported: |i| i.neon,
+            needs: "NEON",
         },
         Variant {
             name: "f32-gemm-4x8-scalar",
@@ -36,6 +48,7 @@ pub fn variants() -> Vec<Variant> {
             nr: scalar_4x8::NR,
             ukernel: scalar_4x8::ukernel,
             supported: |_| true,
+            needs: "",
         },
     ])
 }

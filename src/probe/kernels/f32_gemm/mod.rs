@@ -3,6 +3,9 @@
 //! tiles go through a local buffer. Variants are chosen at run time. The packing and
 //! tile driver are generic over the element type: the f16 GEMM reuses them.
 
+#[cfg(target_arch = "arm")]
+#[path = "4x8_aarch32_neon.rs"]
+mod aarch32_neon_4x8;
 #[cfg(target_arch = "x86_64")]
 #[path = "6x16_avx2.rs"]
 mod avx2_6x16;
@@ -33,6 +36,8 @@ pub struct Variant<T = f32> {
     pub nr: usize,
     pub(crate) ukernel: Ukernel<T>,
     pub(crate) supported: fn(&Isa) -> bool,
+    /// What the CPU must offer, in words (empty for the portable kernel).
+    pub needs: &'static str,
 }
 
 impl<T> std::fmt::Debug for Variant<T> {

@@ -4,12 +4,13 @@
 
 pub mod reference;
 
-use super::dwconv_variant::{multiversion, DwVariant};
+use super::dwconv_variant::{mac_q8, multiversion, DwVariant};
 use super::window::{out_size, taps};
 use crate::probe::kernels::qs8_gemm::{requantize_row, Requant};
 
 #[inline(always)]
 fn body_q8(
+    neon32: bool,
     h: usize,
     w: usize,
     c: usize,
@@ -25,17 +26,13 @@ fn body_q8(
     oy1: usize,
 ) {
     let wo = out_size(w, stride);
-    let zp = i16::from(a_zp);
     for oy in oy0..oy1 {
         for ox in 0..wo {
             acc.fill(0);
             for (t, px) in taps(h, w, stride, oy, ox).into_iter().enumerate() {
                 if let Some(px) = px {
                     let x = &input[px * c..px * c + c];
-                    let k = &weights[t * c..t * c + c];
-                    for ((a, x), k) in acc.iter_mut().zip(x).zip(k) {
-                        *a += i32::from(i16::from(*x) - zp) * i32::from(*k);
-                    }
+                    mac_q8(neon32, acc, x, a_zp, &weights[t * c..t * c + c]);
                 }
             }
             let at = ((oy - oy0) * wo + ox) * c;

@@ -4,6 +4,8 @@
 use super::*;
 
 /// Every variant built for this target, fastest first.
+// Which pushes exist depends on the target; on some only one precedes the last.
+#[allow(clippy::vec_init_then_push)]
 pub fn variants() -> Vec<Variant> {
     #[allow(unused_mut)]
     let mut v: Vec<Variant> = Vec::new();
@@ -17,6 +19,7 @@ pub fn variants() -> Vec<Variant> {
             fused: Some(vnni_6x64c4::ukernel_fused),
             fused_i32: Some(vnni_6x64c4::ukernel_i32),
             supported: |i| i.avx512vnni,
+            needs: "AVX-512 VNNI",
             layout: Layout::Plain,
             reduced_range_only: false,
             shifted: false,
@@ -29,6 +32,7 @@ pub fn variants() -> Vec<Variant> {
             fused: Some(vnni_8x32c4::ukernel_fused),
             fused_i32: Some(vnni_8x32c4::ukernel_i32),
             supported: |i| i.avx512vnni,
+            needs: "AVX-512 VNNI",
             layout: Layout::Plain,
             reduced_range_only: false,
             shifted: false,
@@ -41,6 +45,7 @@ pub fn variants() -> Vec<Variant> {
             fused: None,
             fused_i32: None,
             supported: |i| i.avx2_fma,
+            needs: "AVX2 and FMA",
             layout: Layout::Plain,
             reduced_range_only: true,
             shifted: false,
@@ -53,6 +58,7 @@ pub fn variants() -> Vec<Variant> {
             fused: None,
             fused_i32: None,
             supported: |i| i.avx2_fma,
+            needs: "AVX2 and FMA",
             layout: Layout::Split,
             reduced_range_only: false,
             shifted: false,
@@ -67,6 +73,7 @@ pub fn variants() -> Vec<Variant> {
         fused: None,
         fused_i32: None,
         supported: |i| i.i8mm,
+        needs: "the I8MM extension",
         layout: Layout::Plain,
         reduced_range_only: false,
         shifted: false,
@@ -81,6 +88,7 @@ pub fn variants() -> Vec<Variant> {
             fused: None,
             fused_i32: None,
             supported: |i| i.dotprod,
+            needs: "the dot-product extension",
             layout: Layout::Plain,
             reduced_range_only: false,
             shifted: true,
@@ -93,11 +101,26 @@ pub fn variants() -> Vec<Variant> {
             fused: None,
             fused_i32: None,
             supported: |i| i.neon,
+            needs: "NEON",
             layout: Layout::Plain,
             reduced_range_only: false,
             shifted: false,
         });
     }
+    #[cfg(target_arch = "arm")]
+    v.push(Variant {
+        name: "qs8-gemm-2x8c4-aarch32-neon",
+        mr: aarch32_neon_2x8c4::MR,
+        nr: aarch32_neon_2x8c4::NR,
+        ukernel: aarch32_neon_2x8c4::ukernel,
+        fused: None,
+        fused_i32: None,
+        supported: |i| i.neon,
+        needs: "NEON",
+        layout: Layout::Plain,
+        reduced_range_only: false,
+        shifted: true,
+    });
     v.push(Variant {
         name: "qs8-gemm-4x8c4-scalar",
         mr: scalar_4x8::MR,
@@ -106,6 +129,7 @@ pub fn variants() -> Vec<Variant> {
         fused: None,
         fused_i32: None,
         supported: |_| true,
+        needs: "",
         layout: Layout::Plain,
         reduced_range_only: false,
         shifted: false,

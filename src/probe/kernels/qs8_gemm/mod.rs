@@ -3,6 +3,9 @@
 //! requantization to u8 (Q31 multiplier, rounding shift, output zero point). Every
 //! variant produces the exact i32 accumulator, so all are bit-exact with the reference.
 
+#[cfg(target_arch = "arm")]
+#[path = "2x8c4_aarch32_neon.rs"]
+mod aarch32_neon_2x8c4;
 #[cfg(target_arch = "x86_64")]
 #[path = "4x16c4_avx2.rs"]
 mod avx2_4x16c4;
@@ -63,6 +66,8 @@ pub struct Variant {
     fused: Option<FusedUkernel>,
     fused_i32: Option<FusedI32Ukernel>,
     supported: fn(&Isa) -> bool,
+    /// What the CPU must offer, in words (empty for the portable kernel).
+    pub needs: &'static str,
     layout: Layout,
     /// Exact only when every weight is in [-64, 63].
     pub reduced_range_only: bool,

@@ -12,6 +12,7 @@ pub enum PeakVariant {
     Avx512Vnni,
     Avx2Maddubs,
     Neon,
+    Aarch32NeonVmla,
     NeonDot,
     Scalar,
 }
@@ -24,6 +25,7 @@ impl PeakVariant {
             PeakVariant::Avx512Vnni => "avx512vnni-vpdpbusd",
             PeakVariant::Avx2Maddubs => "avx2-vpmaddubsw",
             PeakVariant::Neon => "neon-fmla",
+            PeakVariant::Aarch32NeonVmla => "aarch32-neon-vmla",
             PeakVariant::NeonDot => "neondot-sdot",
             PeakVariant::Scalar => "scalar",
         }
@@ -47,6 +49,14 @@ pub fn peak_fma_f32(isa: &Isa, iters: usize) -> (u64, PeakVariant) {
     if isa.neon {
         // SAFETY: NEON is present.
         return (unsafe { arm::fma_neon(iters) }, PeakVariant::Neon);
+    }
+    #[cfg(target_arch = "arm")]
+    if isa.neon {
+        // SAFETY: the CPU reports NEON.
+        return (
+            unsafe { aarch32::vmla_neon(iters) },
+            PeakVariant::Aarch32NeonVmla,
+        );
     }
     let _ = isa;
     (scalar_fma(iters), PeakVariant::Scalar)
@@ -193,5 +203,58 @@ mod arm {
         }
         black_box(a);
         iters as u64 * 16 * 16 * 2
+    }
+}
+
+/// 32-bit ARM: `vmla.f32` (ARMv7 has no fused multiply-add by scalar, and its GEMM
+/// kernel uses this instruction) into twelve independent q accumulators.
+#[cfg(target_arch = "arm")]
+mod aarch32 {
+    /// # Safety
+    /// The CPU must support NEON.
+    pub unsafe fn vmla_neon(iters: usize) -> u64 {
+        if iters == 0 {
+            return 0;
+        }
+        std::arch::asm!(
+            ".fpu neon",
+            "vmov.f32 q12, #1.0",
+            "vmov.f32 q13, #0.5",
+            "vmov.i32 q0, #0",
+            "vmov.i32 q1, #0",
+            "vmov.i32 q2, #0",
+            "vmov.i32 q3, #0",
+            "vmov.i32 q4, #0",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q6, #0",
+            "vmov.i32 q7, #0",
+            "vmov.i32 q8, #0",
+            "vmov.i32 q9, #0",
+            "vmov.i32 q10, #0",
+            "vmov.i32 q11, #0",
+            "1:",
+            "vmla.f32 q0, q12, q13",
+            "vmla.f32 q1, q12, q13",
+            "vmla.f32 q2, q12, q13",
+            "vmla.f32 q3, q12, q13",
+            "vmla.f32 q4, q12, q13",
+            "vmla.f32 q5, q12, q13",
+            "vmla.f32 q6, q12, q13",
+            "vmla.f32 q7, q12, q13",
+            "vmla.f32 q8, q12, q13",
+            "vmla.f32 q9, q12, q13",
+            "vmla.f32 q10, q12, q13",
+            "vmla.f32 q11, q12, q13",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            n = inout(reg) iters => _,
+            // As d registers so the callee-saved d8-d15 are saved; d16-d31 are NEON's own.
+            out("d0") _, out("d1") _, out("d2") _, out("d3") _,
+            out("d4") _, out("d5") _, out("d6") _, out("d7") _,
+            out("d8") _, out("d9") _, out("d10") _, out("d11") _,
+            out("d12") _, out("d13") _, out("d14") _, out("d15") _,
+            options(nostack, nomem),
+        );
+        iters as u64 * 12 * 4 * 2
     }
 }
