@@ -30,7 +30,11 @@ def main() -> int:
         f"""
         CREATE VIEW latest AS
         SELECT * FROM read_parquet('{data}/devices/*/*.parquet', hive_partitioning = false)
-        QUALIFY seq = max(seq) OVER (PARTITION BY coalesce(device_hash, report_id))
+        QUALIFY row_number() OVER (
+            PARTITION BY coalesce(device_hash, report_id)
+            -- a run of the device's own ABI first (a forced --abi run is an experiment)
+            ORDER BY (probe_abi IS NULL OR abi IS NULL OR probe_abi = abi) DESC, seq DESC
+        ) = 1
         """
     )
     con.execute(
@@ -137,6 +141,47 @@ def main() -> int:
         f"SELECT coalesce(primary_uarch, 'unknown'), avg({is32}) FROM latest WHERE abi IS NOT NULL GROUP BY 1"
     ).fetchall():
         theirs[f"abi.userland32_share.{uarch}"] = share
+    # What 32-bit costs: devices run under both arm64-v8a and an ARMv7 ABI, the latest
+    # run of each side; per device the GOPS ratio per single-thread kernel, dtype, shape
+    # and core, then the median per kernel, dtype and core.
+    con.execute(
+        f"""
+        CREATE VIEW abi_runs AS
+        SELECT coalesce(device_hash, report_id) AS dk,
+               CASE WHEN probe_abi = 'arm64-v8a' THEN 'v8' ELSE 'v7' END AS side, seq
+        FROM read_parquet('{data}/devices/*/*.parquet', hive_partitioning = false)
+        WHERE probe_abi IN ('arm64-v8a', 'armeabi-v7a', 'armeabi')
+        QUALIFY row_number() OVER (PARTITION BY dk, side ORDER BY seq DESC) = 1
+        """
+    )
+    con.execute(
+        """
+        CREATE VIEW paired AS
+        SELECT * FROM abi_runs WHERE dk IN (
+            SELECT dk FROM abi_runs GROUP BY dk HAVING count(DISTINCT side) = 2)
+        """
+    )
+    if con.execute("SELECT count(*) FROM paired").fetchone()[0]:
+        theirs["abi.v7_v8.devices"] = float(
+            con.execute("SELECT count(DISTINCT dk) FROM paired").fetchone()[0])
+        rows = con.execute(
+            f"""
+            WITH per_device AS (
+                SELECT p.dk, r.kernel, r.dtype, r.shape, r.uarch,
+                       avg(r.gops) FILTER (WHERE p.side = 'v7') AS v7,
+                       avg(r.gops) FILTER (WHERE p.side = 'v8') AS v8
+                FROM read_parquet('{data}/results/*/*.parquet', hive_partitioning = false) r
+                JOIN paired p USING (seq)
+                WHERE r.gops IS NOT NULL AND r.skipped IS NULL AND r.threads = 1
+                  AND r.uarch IS NOT NULL
+                GROUP BY ALL
+            )
+            SELECT kernel, dtype, uarch, median(v7 / v8) FROM per_device
+            WHERE v7 IS NOT NULL AND v8 > 0 GROUP BY ALL
+            """
+        ).fetchall()
+        for kernel, dtype, uarch, ratio in rows:
+            theirs[f"abi.v7_over_v8.{kernel}.{dtype}.{uarch}"] = ratio
 
     for key in sorted(theirs):
         want = theirs[key]

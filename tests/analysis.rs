@@ -119,6 +119,28 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
         (a53 - want).abs() < 0.03,
         "A53 on a 32-bit userland: {a53} against {want}"
     );
+    // What 32-bit costs, from the lab's devices also run with the 32-bit probe (the
+    // calibrated `abi_pair_runs` share of 64-bit devices): the model gives int8 on the
+    // ARMv7 build a gain of 1.35 over f32 against the A53's 1.7 on ARMv8, f32 the same
+    // speed under both. The analysis must recover both from the paired runs.
+    assert!(stat(&s, "abi.v7_v8.devices") >= 50.0);
+    let i8 = stat(&s, "abi.v7_over_v8.gemm.i8.cortex-a53");
+    assert!((i8 - 1.35 / 1.7).abs() < 0.05, "A53 int8 GEMM v7/v8 {i8}");
+    let f32 = stat(&s, "abi.v7_over_v8.gemm.f32.cortex-a53");
+    assert!((f32 - 1.0).abs() < 0.05, "A53 f32 GEMM v7/v8 {f32}");
+    // Those devices keep their own-ABI run as their place in the landscape, although
+    // the 32-bit run came later.
+    let d = fleetscope::analysis::load(&data).unwrap();
+    assert!(d.abi_runs.height() >= 100);
+    let forced = d
+        .devices
+        .clone()
+        .lazy()
+        .filter(col("probe_abi").neq(col("abi")))
+        .collect()
+        .unwrap()
+        .height();
+    assert_eq!(forced, 0, "a forced-ABI run stood for its device");
     // Headline numbers the issue names are all there.
     for k in [
         "gpu.ratio_ge_1x_share",

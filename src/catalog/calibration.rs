@@ -95,6 +95,9 @@ pub struct Field {
     pub noise_cv_sigma: f64,
     pub reports_per_device: f64,
     pub days: u32,
+    /// Share of 64-bit ARM devices whose second report is a run of the 32-bit probe.
+    #[serde(default)]
+    pub abi_pair_runs: f64,
 }
 
 /// The embedded calibration, checked once.

@@ -57,6 +57,8 @@ pub fn cases(suite: &crate::probe::suite::Suite) -> Vec<Case> {
 /// without it, 32-bit NEON and x86. Each family sees its share of it (`Int8Gain`).
 fn int8_base_gain(dotprod: bool, arch: &str) -> f64 {
     match (dotprod, arch) {
+        // The ARMv7 probe has no dot-product kernel, whatever the core.
+        (_, "armeabi-v7a") => 1.35,
         (true, _) => 3.2,
         (false, "arm64-v8a") => 1.7,
         (false, "x86_64") => 1.25,
@@ -80,6 +82,17 @@ fn abi(soc: &SimSoc) -> &'static str {
         u if v7.contains(&u) => "armeabi-v7a",
         _ => "arm64-v8a",
     }
+}
+
+/// A uniform draw in [0, 1) from a device hash (FNV-1a of `salt` then the hash).
+fn uniform_of(hash: &str, salt: &[u8]) -> f64 {
+    let draw = salt
+        .iter()
+        .chain(hash.as_bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
+    (draw >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The ABIs a userland with primary ABI `abi` lists, best first.
@@ -129,8 +142,8 @@ impl<'a> Generator<'a> {
         })
     }
 
-    /// The reports of device `i` (one, sometimes a re-run), with their ingest
-    /// sequence numbers `2i+1`, `2i+2`.
+    /// The reports of device `i` (one, sometimes a re-run or a lab run of the 32-bit
+    /// probe), with their ingest sequence numbers `2i+1`, `2i+2`.
     pub fn device(&self, i: u64) -> Vec<(i64, Report)> {
         let mut rng = SmallRng::seed_from_u64(self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i);
         let soc = &self.socs[self.pick.sample(&mut rng)];
@@ -140,6 +153,10 @@ impl<'a> Generator<'a> {
         } else {
             1
         };
+        // Drawn from the hash, so no other draw of the fleet moves.
+        let v7_lab_run = self.userland_abi(soc, abi(soc), &hash) == "arm64-v8a"
+            && uniform_of(&hash, b"v7-lab-run") < self.cal.field.abi_pair_runs;
+        let runs = if v7_lab_run { 2 } else { runs };
         let day: i64 = rng.random_range(0..i64::from(self.cal.field.days.max(1)));
         // One speed factor per device (silicon, firmware, background load).
         let device_speed = LogNormal::new(0.0, 0.08).map_or(1.0, |d| d.sample(&mut rng));
@@ -148,14 +165,18 @@ impl<'a> Generator<'a> {
             .map(|r| {
                 let t = self.start + (day + r as i64) * 86_400 + rng.random_range(0..86_400);
                 let seq = 2 * i as i64 + 1 + r as i64;
+                let probe = (v7_lab_run && r == 1).then_some("armeabi-v7a");
                 (
                     seq,
-                    self.report(&mut rng, soc, &hash, &model, t, device_speed),
+                    self.report(&mut rng, soc, &hash, &model, t, device_speed, probe),
                 )
             })
             .collect()
     }
 
+    /// One report; `probe` names the ABI of a probe forced to another than the
+    /// userland's own (its identification and kernels are that build's).
+    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
         rng: &mut SmallRng,
@@ -164,11 +185,13 @@ impl<'a> Generator<'a> {
         model: &str,
         t: i64,
         speed: f64,
+        probe: Option<&'static str>,
     ) -> Report {
         let cat = catalog::catalog();
         let f = &self.cal.field;
         let core_abi = abi(soc);
-        let abi = self.userland_abi(soc, core_abi, hash);
+        let userland = self.userland_abi(soc, core_abi, hash);
+        let abi = probe.unwrap_or(userland);
         let mut r = Report {
             schema: crate::schema::SCHEMA_ID.into(),
             report_id: crate::util::uuid_from(rng.random()),
@@ -182,8 +205,8 @@ impl<'a> Generator<'a> {
         r.device.manufacturer = Some(soc.vendor.clone());
         r.device.os = "android".into();
         r.device.sdk = Some((soc.year.saturating_sub(2009)).clamp(16, 34) as u32 + 8);
-        r.device.abi = Some(abi.into());
-        r.device.abilist = abilist(abi);
+        r.device.abi = Some(userland.into());
+        r.device.abilist = abilist(userland);
         r.device.probe_abi = Some(abi.into());
         r.device.device_hash = Some(hash.to_string());
         r.device.memory_bytes = Some(((soc.year.saturating_sub(2010)) as u64).clamp(1, 12) << 29);
@@ -287,11 +310,7 @@ impl<'a> Generator<'a> {
             .iter()
             .find(|u| u.uarch == soc.primary_uarch)
             .map_or(0.0, |u| u.userland32);
-        let draw = hash.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        let uniform = (draw >> 11) as f64 / (1u64 << 53) as f64;
-        if core == "arm64-v8a" && uniform < share {
+        if core == "arm64-v8a" && uniform_of(hash, b"") < share {
             "armeabi-v7a"
         } else {
             core

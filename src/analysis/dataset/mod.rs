@@ -104,7 +104,7 @@ table!(
     Devices {
         report_id: Str, seq: I64, device_hash: Str, started_at: Str,
         model: Str, manufacturer: Str, os: Str, os_version: Str, sdk: I64, abi: Str,
-        memory_bytes: I64,
+        probe_abi: Str, memory_bytes: I64,
         soc_key: Str, soc_vendor: Str, soc_name: Str, soc_chipset: Str, soc_year: I64,
         cpu_arch: Str, clusters: I64, cores: I64,
         primary_uarch: Str, primary_design_year: I64, primary_cores: I64,
@@ -370,6 +370,7 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
     d.os_version.push(rep.device.os_version.as_deref());
     d.sdk.push(rep.device.sdk.map(i64::from));
     d.abi.push(rep.device.abi.as_deref());
+    d.probe_abi.push(rep.device.probe_abi.as_deref());
     d.memory_bytes
         .push(rep.device.memory_bytes.map(|b| b as i64));
     d.soc_key.push(Some(&soc_key(rep)));

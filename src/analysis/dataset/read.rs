@@ -14,9 +14,16 @@ use std::path::{Path, PathBuf};
 
 /// A dataset as the statistics see it: the latest report of each device, and its
 /// results read a batch of part files at a time.
+///
+/// A device's report is the latest one whose probe ran the device's own ABI: a run
+/// forced to another ABI (`run --abi`, a 32-bit probe on a 64-bit userland) is an
+/// experiment, kept aside in `abi_runs`, not the device's place in the landscape.
 pub struct Dataset {
     /// One row per device: its latest report.
     pub devices: DataFrame,
+    /// Devices measured under more than one probe ABI: the latest report of each
+    /// (device, probe ABI), as `device_key`, `probe_abi`, `seq`. Empty for most fleets.
+    pub abi_runs: DataFrame,
     /// Number of devices.
     pub n: f64,
     /// The suite whose devices and results the statistics use.
@@ -80,7 +87,7 @@ pub fn scan_parts(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
     };
     let scans = files
         .iter()
-        .map(|(f, _)| scan_part(f))
+        .map(|(f, _)| scan_part(f, table))
         .collect::<PolarsResult<Vec<_>>>()
         .map_err(err)?;
     concat(scans, UnionArgs::default()).map_err(err)
@@ -118,9 +125,38 @@ impl Dataset {
     pub fn for_each_batch(
         &self,
         query: impl Fn(LazyFrame) -> LazyFrame,
+        each: impl FnMut(DataFrame) -> PolarsResult<()>,
+    ) -> PolarsResult<()> {
+        self.for_each_batch_of(&self.devices, query, each)
+    }
+
+    /// Run `query` over the results of the reports in `reports` (a frame with `seq`),
+    /// one batch of part files at a time, and stack what it returns.
+    pub fn per_batch_of(
+        &self,
+        reports: &DataFrame,
+        query: impl Fn(LazyFrame) -> LazyFrame,
+    ) -> PolarsResult<DataFrame> {
+        let mut out: Option<DataFrame> = None;
+        self.for_each_batch_of(reports, query, |df| {
+            match out.as_mut() {
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+                None => out = Some(df),
+            }
+            Ok(())
+        })?;
+        out.ok_or_else(|| polars_err!(NoData: "the dataset has no results part files"))
+    }
+
+    fn for_each_batch_of(
+        &self,
+        reports: &DataFrame,
+        query: impl Fn(LazyFrame) -> LazyFrame,
         mut each: impl FnMut(DataFrame) -> PolarsResult<()>,
     ) -> PolarsResult<()> {
-        let latest = self.devices.clone().lazy().select([col("seq")]);
+        let latest = reports.clone().lazy().select([col("seq")]);
         for files in &self.batches {
             let scans = files
                 .iter()
@@ -138,18 +174,34 @@ impl Dataset {
     }
 }
 
+/// Columns added to `devices` after its first layout: null in older parts.
+const LATE_DEVICE_COLUMNS: [&str; 1] = ["probe_abi"];
+
 /// One part file, its columns in one order (sorted by name, the suite columns last,
-/// as strings, null in parts written before they existed): parts of every age stack.
-fn scan_part(f: &Path) -> PolarsResult<LazyFrame> {
+/// as strings, null in parts written before they existed; so are the late device
+/// columns): parts of every age stack.
+fn scan_part(f: &Path, table: &str) -> PolarsResult<LazyFrame> {
     let mut lf = LazyFrame::scan_parquet(
         PlRefPath::new(f.to_string_lossy().as_ref()),
         ScanArgsParquet::default(),
     )?;
     let schema = lf.collect_schema()?;
+    let late: &[&str] = if table == "devices" {
+        &LATE_DEVICE_COLUMNS
+    } else {
+        &[]
+    };
     let mut names: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
-    names.retain(|n| !SUITE_COLUMNS.contains(&n.as_str()));
+    names.retain(|n| !SUITE_COLUMNS.contains(&n.as_str()) && !late.contains(&n.as_str()));
+    names.extend(late.iter().map(|c| PlSmallStr::from(*c)));
     names.sort();
-    let mut order: Vec<Expr> = names.into_iter().map(col).collect();
+    let mut order: Vec<Expr> = names
+        .into_iter()
+        .map(|n| match schema.contains(&n) {
+            true => col(n),
+            false => lit(NULL).cast(DataType::String).alias(n),
+        })
+        .collect();
     order.extend(SUITE_COLUMNS.iter().map(|c| match schema.contains(c) {
         true => col(*c).cast(DataType::String),
         false => lit(NULL).cast(DataType::String).alias(*c),
@@ -218,6 +270,7 @@ fn result_batches(dir: &Path) -> Result<Vec<Vec<PathBuf>>, AnalysisError> {
 const DEVICE_COLUMNS: &[&str] = &[
     "seq",
     "abi",
+    "probe_abi",
     "soc_key",
     "soc_vendor",
     "soc_name",
@@ -257,14 +310,28 @@ fn load_with(dir: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
     let mut cols: Vec<Expr> = DEVICE_COLUMNS.iter().map(|c| col(*c)).collect();
     cols.push(col("device_key"));
     cols.extend(SUITE_COLUMNS.iter().map(|c| col(*c)));
-    let latest_of_device = col("seq").max().over([col("device_key")]).map_err(err)?;
-    let all = scan_parts(dir, "devices")?
-        .with_column(coalesce(&[col("device_hash"), col("report_id")]).alias("device_key"))
-        .filter(col("seq").eq(latest_of_device).or(lit(every_report)))
+    // The device's own ABI ran (or the report predates probe_abi): such reports rank
+    // above forced-ABI runs, then by sequence.
+    let own_abi = col("probe_abi")
+        .is_null()
+        .or(col("abi").is_null())
+        .or(col("probe_abi").eq(col("abi")));
+    let rank = when(own_abi)
+        .then(col("seq") + lit(1i64 << 50))
+        .otherwise(col("seq"));
+    let scanned = scan_parts(dir, "devices")?
+        .with_column(coalesce(&[col("device_hash"), col("report_id")]).alias("device_key"));
+    let latest_of_device = rank
+        .clone()
+        .eq(rank.max().over([col("device_key")]).map_err(err)?);
+    let all = scanned
+        .clone()
+        .filter(latest_of_device.or(lit(every_report)))
         .select(cols)
         .collect()
         .map_err(err)?;
     let (devices, suite) = one_suite(all).map_err(err)?;
+    let abi_runs = abi_runs(scanned, &suite).map_err(err)?;
     if devices.height() == 0 {
         return Err(AnalysisError::Dataset(format!(
             "{} holds no device reports: export a collector with data, or simulate a fleet",
@@ -277,10 +344,39 @@ fn load_with(dir: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
     let n = devices.height() as f64;
     Ok(Dataset {
         devices,
+        abi_runs,
         n,
         suite,
         batches,
     })
+}
+
+/// The latest report of each (device, probe ABI) of the chosen suite, for the devices
+/// with more than one probe ABI.
+fn abi_runs(scanned: LazyFrame, suite: &SuiteUse) -> PolarsResult<DataFrame> {
+    let is = |c: &str, v: &Option<String>| match v {
+        Some(v) => col(c).eq_missing(lit(v.as_str())),
+        None => col(c).is_null(),
+    };
+    let key = [col("device_key"), col("probe_abi")];
+    scanned
+        .filter(
+            col("probe_abi")
+                .is_not_null()
+                .and(is("suite_id", &suite.id))
+                .and(is("suite_version", &suite.version))
+                .and(is("suite_sha256", &suite.sha256)),
+        )
+        .filter(col("seq").eq(col("seq").max().over(key)?))
+        .filter(
+            col("probe_abi")
+                .n_unique()
+                .over([col("device_key")])?
+                .gt(lit(1)),
+        )
+        .select([col("device_key"), col("probe_abi"), col("seq")])
+        .sort(["device_key", "probe_abi"], SortMultipleOptions::default())
+        .collect()
 }
 
 /// Keep the devices of the suite most devices ran; say what else there was.

@@ -1,7 +1,8 @@
 //! The userland ABI: the share of devices that run 32-bit code (`armeabi-v7a`,
 //! `armeabi`, `x86` as the primary ABI, or a 32-bit Linux machine name), overall and
-//! by primary core. A 64-bit core
-//! with a 32-bit userland runs the 32-bit build of every kernel.
+//! by primary core; and what 32-bit costs, from devices measured under both ARM ABIs
+//! (`run --abi`): the ARMv7 over ARMv8 speed of each kernel on each core. A 64-bit
+//! core with a 32-bit userland runs the 32-bit build of every kernel.
 
 use super::figure::{top_bars, TopBars};
 use super::{f64s, pct, strs, Analysis, Dataset};
@@ -25,6 +26,11 @@ const ABIS_32: [&str; 11] = [
 ];
 
 pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
+    userland(f, a)?;
+    v7_over_v8(f, a)
+}
+
+fn userland(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let bits32 = ABIS_32
         .iter()
         .map(|x| col("abi").eq(lit(*x)))
@@ -123,6 +129,144 @@ pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
                 "{} of devices run a 32-bit userland{on64}: their speed is that of the 32-bit (ARMv7) kernels, which deserve tuning of their own.",
                 pct(n32 / n)
             ),
+        );
+    }
+    Ok(())
+}
+
+/// A kernel's 32-bit build is this much slower than its 64-bit one before a finding
+/// names it.
+const V7_SLOW: f64 = 0.8;
+
+/// Per device measured under both arm64-v8a and an ARMv7 ABI (the latest run of
+/// each), the ratio of the two runs' GOPS for each single-thread kernel, dtype, shape
+/// and core; then per kernel, dtype and core the median over devices and shapes.
+fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
+    let side = when(col("probe_abi").eq(lit("arm64-v8a")))
+        .then(lit("v8"))
+        .when(
+            col("probe_abi")
+                .eq(lit("armeabi-v7a"))
+                .or(col("probe_abi").eq(lit("armeabi"))),
+        )
+        .then(lit("v7"))
+        .otherwise(lit(NULL).cast(DataType::String));
+    let runs = f
+        .abi_runs
+        .clone()
+        .lazy()
+        .with_column(side.alias("side"))
+        .filter(col("side").is_not_null())
+        .filter(col("seq").eq(col("seq").max().over([col("device_key"), col("side")])?))
+        .filter(col("side").n_unique().over([col("device_key")])?.eq(lit(2)))
+        .select([col("device_key"), col("side"), col("seq")])
+        .collect()?;
+    if runs.height() == 0 {
+        return Ok(());
+    }
+    let results = f.per_batch_of(&runs, |r| {
+        r.filter(
+            col("gops")
+                .is_not_null()
+                .and(col("skipped").is_null())
+                .and(col("threads").eq(lit(1i64))),
+        )
+        .select([
+            col("seq"),
+            col("kernel").cast(DataType::String),
+            col("dtype").cast(DataType::String),
+            col("shape").cast(DataType::String),
+            col("uarch").cast(DataType::String),
+            col("gops"),
+        ])
+    })?;
+    let gops = |s: &str| col("gops").filter(col("side").eq(lit(s))).mean();
+    let df = results
+        .lazy()
+        .join(
+            runs.clone().lazy(),
+            [col("seq")],
+            [col("seq")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("uarch").is_not_null())
+        .group_by([
+            col("device_key"),
+            col("kernel"),
+            col("dtype"),
+            col("shape"),
+            col("uarch"),
+        ])
+        .agg([gops("v7").alias("v7"), gops("v8").alias("v8")])
+        .filter(col("v7").is_not_null().and(col("v8").gt(lit(0.0))))
+        .with_column((col("v7") / col("v8")).alias("ratio"))
+        .group_by([col("kernel"), col("dtype"), col("uarch")])
+        .agg([
+            col("device_key")
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias("devices"),
+            col("ratio").median().alias("v7_over_v8"),
+        ])
+        .sort_by_exprs(
+            [col("v7_over_v8"), col("kernel"), col("dtype"), col("uarch")],
+            SortMultipleOptions::default(),
+        )
+        .collect()?;
+    if df.height() == 0 {
+        return Ok(());
+    }
+    let devices = runs
+        .column("device_key")?
+        .as_materialized_series()
+        .n_unique()?;
+    a.stat("abi.v7_v8.devices", devices as f64);
+    let (kernels, dtypes, uarchs, ratios, counts) = (
+        strs(&df, "kernel")?,
+        strs(&df, "dtype")?,
+        strs(&df, "uarch")?,
+        f64s(&df, "v7_over_v8")?,
+        f64s(&df, "devices")?,
+    );
+    let mut slowest: Option<String> = None;
+    for i in 0..df.height() {
+        let (Some(k), Some(d), Some(u), Some(r)) = (&kernels[i], &dtypes[i], &uarchs[i], ratios[i])
+        else {
+            continue;
+        };
+        a.stat(format!("abi.v7_over_v8.{k}.{d}.{u}"), r);
+        if r < V7_SLOW && slowest.is_none() {
+            slowest = Some(format!(
+                "{k} {d} on {u} runs at {r:.2}x its 64-bit speed in the 32-bit build (median of {} devices measured under both ABIs)",
+                counts[i].unwrap_or(0.0)
+            ));
+        }
+    }
+    a.add(
+        "abi_v7_v8",
+        "What 32-bit costs: ARMv7 over ARMv8 speed",
+        "Devices measured under both arm64-v8a and an ARMv7 ABI (`fleetscope run --abi armeabi-v7a`): for each single-thread kernel, dtype and core, the median over devices and shapes of the 32-bit run's GOPS over the 64-bit run's. Below 1, the 32-bit build is slower; slowest first.",
+        df,
+    );
+    if let Some(t) = a.table("abi_v7_v8") {
+        let chart = top_bars(
+            t,
+            TopBars {
+                key: &["kernel", "dtype", "uarch"],
+                value: "v7_over_v8",
+                top: 16,
+                name: "abi_v7_v8",
+                title: "ARMv7 over ARMv8 speed, per kernel and core",
+                label: "32-bit GOPS / 64-bit GOPS",
+                percent: false,
+            },
+        );
+        a.chart(chart?);
+    }
+    if let Some(s) = slowest {
+        a.finding(
+            7,
+            format!("{s}: devices with a 32-bit userland pay this on every inference."),
         );
     }
     Ok(())

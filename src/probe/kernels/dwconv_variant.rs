@@ -127,8 +127,9 @@ macro_rules! multiversion {
                     // SAFETY: chosen only when the CPU reports AVX2 and FMA.
                     unsafe { f($($arg),*) }
                 }
-                DwVariant::Aarch32Neon => $body(true, $($arg),*),
-                _ => $body(false, $($arg),*),
+                // One copy of the body for both (the probe's size budget): the flag
+                // is tested per tap, not per channel.
+                _ => $body(matches!(v, DwVariant::Aarch32Neon), $($arg),*),
             }
         }
     };
