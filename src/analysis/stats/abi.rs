@@ -6,6 +6,7 @@
 
 use super::figure::{top_bars, TopBars};
 use super::{f64s, pct, strs, Analysis, Dataset};
+use crate::probe::suite::families::{self, Role};
 use polars::prelude::*;
 
 /// Primary ABIs of a 32-bit userland: Android's, and the machine names a Linux
@@ -228,18 +229,31 @@ fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
         f64s(&df, "v7_over_v8")?,
         f64s(&df, "devices")?,
     );
-    let mut slowest: Option<String> = None;
+    // The finding: work an app does (layers, whole models), on a 64-bit core of which
+    // at least 5 % of devices ship a 32-bit userland when one is slow enough, else on
+    // any core.
+    let app_work = families::names_where(|k| matches!(k.role(), Role::Layer | Role::Model));
+    let mixed: Vec<String> = a
+        .stats
+        .iter()
+        .filter(|(_, v)| v.as_f64().is_some_and(|s| (0.05..1.0).contains(&s)))
+        .filter_map(|(k, _)| k.strip_prefix("abi.userland32_share."))
+        .map(str::to_string)
+        .collect();
+    let mut slowest: Option<(bool, String)> = None;
     for i in 0..df.height() {
         let (Some(k), Some(d), Some(u), Some(r)) = (&kernels[i], &dtypes[i], &uarchs[i], ratios[i])
         else {
             continue;
         };
         a.stat(format!("abi.v7_over_v8.{k}.{d}.{u}"), r);
-        if r < V7_SLOW && slowest.is_none() {
-            slowest = Some(format!(
+        let on_mixed = mixed.contains(u);
+        let better = slowest.as_ref().is_none_or(|(m, _)| on_mixed && !m);
+        if r < V7_SLOW && app_work.iter().any(|w| w == k) && better {
+            slowest = Some((on_mixed, format!(
                 "{k} {d} on {u} runs at {r:.2}x its 64-bit speed in the 32-bit build (median of {} devices measured under both ABIs)",
                 counts[i].unwrap_or(0.0)
-            ));
+            )));
         }
     }
     a.add(
@@ -263,7 +277,7 @@ fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
         );
         a.chart(chart?);
     }
-    if let Some(s) = slowest {
+    if let Some((_, s)) = slowest {
         a.finding(
             7,
             format!("{s}: devices with a 32-bit userland pay this on every inference."),
