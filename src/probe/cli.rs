@@ -9,7 +9,8 @@
 //!   said on stderr with what to do.
 
 use super::commands::{
-    bench_command, identify_command, probe_command, selftest_command, BenchArgs, Target,
+    bench_command, dispatch_command, identify_command, probe_command, selftest_command, BenchArgs,
+    Target,
 };
 use super::suite::{default_shape, families, Progress, RunOptions, StreamResults};
 use super::ProbeError;
@@ -52,6 +53,12 @@ const USAGE: &[(&str, &str)] = &[
         "BIN selftest
     Check every kernel variant this CPU supports against its scalar reference.",
     ),
+    (
+        "dispatch",
+        "BIN dispatch --midr MIDR
+    Print (JSON) the variant each GEMM and depthwise kernel picks with this CPU's instruction
+    sets on a core with that MIDR (e.g. 0x410fd034, a Cortex-A53), as the suite picks per cluster.",
+    ),
 ];
 
 const EXIT_CODES: &str =
@@ -88,6 +95,9 @@ pub enum ProbeCommand {
         json: bool,
     },
     Selftest,
+    Dispatch {
+        midr: u32,
+    },
     /// The child process that loads a GPU API library (a crash there is recorded,
     /// not fatal).
     GpuApiCheck {
@@ -229,6 +239,27 @@ fn parse_args(bin: &str, args: impl IntoIterator<Item = OsString>) -> Result<Pro
             Some(Long("help")) | Some(Short('h')) => help(),
             Some(other) => unexpected(other, "selftest"),
         },
+        "dispatch" => {
+            let mut midr = None;
+            while let Some(arg) = parser.next().map_err(err)? {
+                match arg {
+                    Long("help") | Short('h') => return help(),
+                    Long("midr") => {
+                        let v = text(&mut parser)?;
+                        midr = Some(crate::catalog::parse_int(&v).ok_or_else(|| {
+                            format!(
+                                "--midr {v:?}: give the register as hex (0x410fd034) or decimal"
+                            )
+                        })?);
+                    }
+                    other => return unexpected(other, "dispatch"),
+                }
+            }
+            let midr = midr.ok_or_else(|| {
+                format!("dispatch needs --midr\n{}", usage(bin, Some("dispatch")))
+            })?;
+            Ok(ProbeCommand::Dispatch { midr })
+        }
         "__gpu-api-check" => Ok(ProbeCommand::GpuApiCheck {
             api: text(&mut parser)?,
         }),
@@ -270,6 +301,7 @@ pub fn execute(bin: &str, command: ProbeCommand, progress: &mut dyn Progress) ->
                 return EXIT_FINDING;
             }
         },
+        ProbeCommand::Dispatch { midr } => dispatch_command(midr),
         ProbeCommand::GpuApiCheck { api } => {
             std::process::exit(super::identify::api_check_main(&api))
         }

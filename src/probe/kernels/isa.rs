@@ -1,4 +1,5 @@
-//! Which instruction sets this CPU offers, detected once at run time.
+//! Which instruction sets this CPU offers, detected once at run time, and whether the
+//! core a kernel runs on issues in order (from its microarchitecture, per cluster).
 
 use std::sync::OnceLock;
 
@@ -14,6 +15,9 @@ pub struct Isa {
     pub dotprod: bool,
     pub i8mm: bool,
     pub fp16: bool,
+    /// The core issues in order (Cortex-A53, A55, ...): variants scheduled for such
+    /// cores go first. Set per cluster by [`Isa::on_core`]; false from `detect`.
+    pub in_order: bool,
 }
 
 impl Isa {
@@ -26,6 +30,19 @@ impl Isa {
             }
             Self::native()
         })
+    }
+
+    /// This ISA on a core of microarchitecture `uarch` (`datasets/uarchs.csv` says how
+    /// it issues). `FLEETSCOPE_CORE=in-order|out-of-order` overrides it (for tests).
+    pub fn on_core(self, uarch: &str) -> Isa {
+        let in_order = match std::env::var("FLEETSCOPE_CORE").as_deref() {
+            Ok("in-order") => true,
+            Ok("out-of-order") => false,
+            _ => crate::catalog::catalog()
+                .uarch(uarch)
+                .is_some_and(|u| u.pipeline == "in-order"),
+        };
+        Isa { in_order, ..self }
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -264,7 +264,8 @@ pub fn run_suite(
             &family,
             dtype,
             &shape,
-            &isa,
+            // Per cluster: an in-order core gets the variants scheduled for it.
+            &isa.on_core(&target.uarch),
             Options {
                 threads,
                 cold_bytes,

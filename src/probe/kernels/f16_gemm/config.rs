@@ -14,6 +14,7 @@ pub fn variants() -> Vec<Variant> {
             ukernel: neonfp16_8x16::ukernel,
             supported: |i| i.neon && i.fp16,
             needs: "NEON FP16 arithmetic",
+            in_order_only: false,
         },
     ])
 }

@@ -14,6 +14,7 @@ pub fn variants() -> Vec<Variant> {
             ukernel: avx512_8x32::ukernel,
             supported: |i| i.avx512f,
             needs: "AVX-512F",
+            in_order_only: false,
         },
         #[cfg(target_arch = "x86_64")]
         Variant {
@@ -23,6 +24,17 @@ pub fn variants() -> Vec<Variant> {
             ukernel: avx2_6x16::ukernel,
             supported: |i| i.avx2_fma,
             needs: "AVX2 and FMA",
+            in_order_only: false,
+        },
+        #[cfg(target_arch = "aarch64")]
+        Variant {
+            name: "f32-gemm-4x8-neon-a53",
+            mr: neon_a53_4x8::MR,
+            nr: neon_a53_4x8::NR,
+            ukernel: neon_a53_4x8::ukernel,
+            supported: |i| i.neon,
+            needs: "NEON",
+            in_order_only: true,
         },
         #[cfg(target_arch = "aarch64")]
         Variant {
@@ -32,6 +44,7 @@ pub fn variants() -> Vec<Variant> {
             ukernel: neon_8x8::ukernel,
             supported: |i| i.neon,
             needs: "NEON",
+            in_order_only: false,
         },
         #[cfg(target_arch = "arm")]
         Variant {
@@ -41,6 +54,7 @@ pub fn variants() -> Vec<Variant> {
             ukernel: aarch32_neon_4x8::ukernel,
             supported: |i| i.neon,
             needs: "NEON",
+            in_order_only: false,
         },
         Variant {
             name: "f32-gemm-4x8-scalar",
@@ -49,15 +63,16 @@ pub fn variants() -> Vec<Variant> {
             ukernel: scalar_4x8::ukernel,
             supported: |_| true,
             needs: "",
+            in_order_only: false,
         },
     ])
 }
 
-/// The fastest variant this CPU supports (or the named one).
+/// The fastest variant this CPU supports on this kind of core.
 pub fn best(isa: &Isa) -> Variant {
     let all = variants();
     all.iter()
         .copied()
-        .find(|v| v.supported(isa))
+        .find(|v| v.supported(isa) && (isa.in_order || !v.in_order_only))
         .unwrap_or(all[all.len() - 1])
 }

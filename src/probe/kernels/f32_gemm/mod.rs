@@ -16,6 +16,9 @@ mod config;
 #[cfg(target_arch = "aarch64")]
 #[path = "8x8_neon.rs"]
 mod neon_8x8;
+#[cfg(target_arch = "aarch64")]
+#[path = "4x8_neon_a53.rs"]
+mod neon_a53_4x8;
 pub mod reference;
 #[path = "4x8_scalar.rs"]
 mod scalar_4x8;
@@ -38,6 +41,9 @@ pub struct Variant<T = f32> {
     pub(crate) supported: fn(&Isa) -> bool,
     /// What the CPU must offer, in words (empty for the portable kernel).
     pub needs: &'static str,
+    /// Scheduled for in-order cores: dispatched only there (the self-test runs it on
+    /// any CPU that supports it).
+    pub in_order_only: bool,
 }
 
 impl<T> std::fmt::Debug for Variant<T> {

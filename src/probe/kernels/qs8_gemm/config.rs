@@ -94,17 +94,17 @@ pub fn variants() -> Vec<Variant> {
             shifted: true,
         });
         v.push(Variant {
-            name: "qs8-gemm-4x8c4-neon",
-            mr: neon_4x8c4::MR,
-            nr: neon_4x8c4::NR,
-            ukernel: neon_4x8c4::ukernel,
+            name: "qs8-gemm-4x8c4-neonmull",
+            mr: neonmull_4x8c4::MR,
+            nr: neonmull_4x8c4::NR,
+            ukernel: neonmull_4x8c4::ukernel,
             fused: None,
             fused_i32: None,
             supported: |i| i.neon,
             needs: "NEON",
             layout: Layout::Plain,
             reduced_range_only: false,
-            shifted: false,
+            shifted: true,
         });
     }
     #[cfg(target_arch = "arm")]

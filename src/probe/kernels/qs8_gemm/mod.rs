@@ -13,14 +13,14 @@ mod avx2_4x16c4;
 mod avx512vnni;
 mod config;
 #[cfg(target_arch = "aarch64")]
-#[path = "4x8c4_neon.rs"]
-mod neon_4x8c4;
-#[cfg(target_arch = "aarch64")]
 #[path = "8x8c4_neondot.rs"]
 mod neondot_8x8c4;
 #[cfg(target_arch = "aarch64")]
 #[path = "8x8c4_neoni8mm.rs"]
 mod neoni8mm_8x8c4;
+#[cfg(target_arch = "aarch64")]
+#[path = "4x8c4_neonmull.rs"]
+mod neonmull_4x8c4;
 pub mod reference;
 mod requant;
 #[path = "4x8_scalar.rs"]
