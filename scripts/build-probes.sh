@@ -42,7 +42,11 @@ for abi in "${abis[@]}"; do
   # .cargo/config.toml sets each target's linker and +crt-static.
   cargo build --profile probe --locked --target "$t" --no-default-features --bin fleetscope-probe
   mkdir -p "target/probes/$abi"
-  cp "target/$t/probe/fleetscope-probe" "target/probes/$abi/fleetscope-probe"
   bin="target/probes/$abi/fleetscope-probe"
+  # The build keeps its symbols (scripts/mca-kernels.sh reads them); the shipped copy
+  # has none. The cross toolchain's strip, from the same binutils as its linker.
+  strip_tool=strip
+  [ "$cc" = cc ] || strip_tool=${cc%-gcc}-strip
+  "$strip_tool" --strip-all -o "$bin" "target/$t/probe/fleetscope-probe"
   echo "built $bin ($(stat -c %s "$bin") bytes, $(file -b "$bin" | cut -d, -f1-2,5))"
 done

@@ -83,7 +83,7 @@ for cpu in cortex-a53 max; do
 done
 # -cpu max has every extension, so every NEON variant must have run there, and an
 # f16 GEMM measures on it; the A53 has no FP16 and must say so instead of measuring.
-for v in f32-gemm-8x8-neon qs8-gemm-4x8c4-neon qs8-gemm-8x8c4-neondot qs8-gemm-8x8c4-neoni8mm f16-gemm-8x16-neonfp16; do
+for v in f32-gemm-8x8-neon qs8-gemm-4x8c4-neonmull qs8-gemm-8x8c4-neondot qs8-gemm-8x8c4-neoni8mm f16-gemm-8x16-neonfp16; do
   grep -Eq "^  $v +[0-9]+/[0-9]+ ok$" "$art/selftest-max.txt" ||
     { echo "the self-test under -cpu max did not run $v" >&2; exit 1; }
 done
@@ -94,6 +94,17 @@ if QEMU_CPU=cortex-a53 qemu-aarch64-static "$probe" bench gemm --dtype f16 --m 8
   echo "the A53 measured or mis-refused an f16 GEMM: $(cat "$art/a53-f16.txt")" >&2; exit 1
 fi
 echo "f16 GEMM: measured under -cpu max, refused with its reason on the Cortex-A53"
+
+# Each NEON micro-kernel's inner loop through llvm-mca's pipeline models: the variants
+# the probe dispatches on the out-of-order cores (Cortex-A72, Neoverse N1) must keep
+# their floor of the multiply-accumulate stream bound (datasets/mca_floors.toml).
+bash scripts/mca-kernels.sh --check > "$art/mca-kernels.json"
+python3 - "$art/mca-kernels.json" <<'PY'
+import json, sys
+for e in json.load(open(sys.argv[1])):
+    if e["dispatched"]:
+        print(f"  llvm-mca {e['cpu']:12} {e['variant']:28} {e['efficiency']:.2f} of the MAC-stream bound ({e['model']})")
+PY
 
 # 32-bit ARM on the fleet's old cores (Cortex-A7, Cortex-A15) and the x86 probes
 # natively: every kernel variant each binary carries passes its self-test, every
