@@ -95,6 +95,21 @@ if QEMU_CPU=cortex-a53 qemu-aarch64-static "$probe" bench gemm --dtype f16 --m 8
 fi
 echo "f16 GEMM: measured under -cpu max, refused with its reason on the Cortex-A53"
 
+# The dispatcher fed the MIDRs of the fleet's cores, each under qemu with that core's
+# instruction sets (qemu has no Cortex-A55: the Cortex-A76 has its ARMv8.2 set): the
+# in-order cores get the in-order f32 GEMM, the others the out-of-order one; int8
+# takes SDOT where the core has it, the widening smull path where it has not.
+for case in "cortex-a53 0x410fd034 f32-gemm-4x8-neon-a53 qs8-gemm-4x8c4-neonmull" \
+            "cortex-a76 0x410fd050 f32-gemm-4x8-neon-a53 qs8-gemm-8x8c4-neondot" \
+            "cortex-a72 0x410fd083 f32-gemm-8x8-neon qs8-gemm-4x8c4-neonmull" \
+            "neoverse-n1 0x413fd0c1 f32-gemm-8x8-neon qs8-gemm-8x8c4-neondot"; do
+  read -r cpu midr f32 i8 <<<"$case"
+  got=$(QEMU_CPU=$cpu qemu-aarch64-static "$probe" dispatch --midr "$midr")
+  echo "$got" | grep -q "\"f32\":\"$f32\"" && echo "$got" | grep -q "\"i8\":\"$i8\"" ||
+    { echo "dispatch for MIDR $midr on -cpu $cpu: want $f32 and $i8, got $got" >&2; exit 1; }
+done
+echo "dispatch by MIDR: Cortex-A53/A55 in-order f32 GEMM, Cortex-A72/Neoverse N1 out-of-order"
+
 # Each NEON micro-kernel's inner loop through llvm-mca's pipeline models: the variants
 # the probe dispatches on the out-of-order cores (Cortex-A72, Neoverse N1) must keep
 # their floor of the multiply-accumulate stream bound (datasets/mca_floors.toml).

@@ -92,3 +92,24 @@ impl Isa {
         Isa::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Isa;
+
+    #[test]
+    fn in_order_comes_from_the_core_catalog() {
+        // FLEETSCOPE_CORE is not set under the tests.
+        let isa = Isa::default();
+        for (uarch, in_order) in [
+            ("cortex-a53", true),
+            ("cortex-a55", true),
+            ("cortex-a7", true),
+            ("cortex-a72", false),
+            ("neoverse-n1", false),
+            ("no-such-core", false),
+        ] {
+            assert_eq!(isa.on_core(uarch).in_order, in_order, "{uarch}");
+        }
+    }
+}
