@@ -101,23 +101,7 @@ impl Dataset {
     /// time, and stack what it returns. A report's results all live in one part file,
     /// so a query may group by `seq` freely.
     pub fn per_batch(&self, query: impl Fn(LazyFrame) -> LazyFrame) -> PolarsResult<DataFrame> {
-        let mut out: Option<DataFrame> = None;
-        self.for_each_batch(query, |df| {
-            match out.as_mut() {
-                Some(acc) => {
-                    acc.vstack_mut(&df)?;
-                }
-                None => out = Some(df),
-            }
-            Ok(())
-        })?;
-        match out {
-            Some(mut df) => {
-                df.rechunk_mut();
-                Ok(df)
-            }
-            None => Err(polars_err!(NoData: "the dataset has no results part files")),
-        }
+        self.per_batch_of(&self.devices, query)
     }
 
     /// Like [`Dataset::per_batch`], but hand each batch's frame to `each` instead of
@@ -147,7 +131,13 @@ impl Dataset {
             }
             Ok(())
         })?;
-        out.ok_or_else(|| polars_err!(NoData: "the dataset has no results part files"))
+        match out {
+            Some(mut df) => {
+                df.rechunk_mut();
+                Ok(df)
+            }
+            None => Err(polars_err!(NoData: "the dataset has no results part files")),
+        }
     }
 
     fn for_each_batch_of(

@@ -2,7 +2,7 @@
 
 /// Pin the calling thread to `cpus`. Returns an error string when the kernel refuses
 /// (e.g. a CPU went offline); the caller records it and runs unpinned.
-pub fn pin_current_thread(cpus: &[u32]) -> Result<(), String> {
+pub fn pin_current_thread(cpus: &[u32]) -> Result<(), PinError> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         if cpus.is_empty() {
@@ -17,10 +17,10 @@ pub fn pin_current_thread(cpus: &[u32]) -> Result<(), String> {
                 }
             }
             if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                return Err(format!(
-                    "sched_setaffinity({cpus:?}) failed: {}",
-                    std::io::Error::last_os_error()
-                ));
+                return Err(PinError::Refused {
+                    cpus: cpus.to_vec(),
+                    source: std::io::Error::last_os_error(),
+                });
             }
         }
         Ok(())
@@ -28,8 +28,21 @@ pub fn pin_current_thread(cpus: &[u32]) -> Result<(), String> {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         let _ = cpus;
-        Err("CPU pinning is only implemented for Linux and Android".into())
+        Err(PinError::Unsupported)
     }
+}
+
+/// Why a thread could not be pinned: the measurement still runs, unpinned, and the
+/// report says so.
+#[derive(Debug, thiserror::Error)]
+pub enum PinError {
+    #[error("sched_setaffinity({cpus:?}) failed: {source}")]
+    Refused {
+        cpus: Vec<u32>,
+        source: std::io::Error,
+    },
+    #[error("CPU pinning is only implemented for Linux and Android")]
+    Unsupported,
 }
 
 /// The CPUs this process may currently run on.

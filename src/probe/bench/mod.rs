@@ -6,7 +6,7 @@ mod slowdown;
 mod stats;
 mod timing;
 
-pub use affinity::{allowed_cpus, cur_freq_khz, pin_current_thread};
+pub use affinity::{allowed_cpus, cur_freq_khz, pin_current_thread, PinError};
 pub use pool::Pool;
 pub use slowdown::{stretched, Slowdown, SLOWDOWN_ENV};
 pub use stats::{percentile, summarise};

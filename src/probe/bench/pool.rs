@@ -48,7 +48,7 @@ impl Pool {
         let mut pin_errors = Vec::new();
         if let Some(&first) = cpus.first() {
             if let Err(e) = super::pin_current_thread(&[first]) {
-                pin_errors.push(e);
+                pin_errors.push(e.to_string());
             }
         }
         let threads = cpus.len().max(1);
@@ -61,7 +61,11 @@ impl Pool {
                 let shared = Arc::clone(&shared);
                 let tx = tx.clone();
                 std::thread::spawn(move || {
-                    let _ = tx.send(super::pin_current_thread(&[cpu]).err());
+                    let _ = tx.send(
+                        super::pin_current_thread(&[cpu])
+                            .err()
+                            .map(|e| e.to_string()),
+                    );
                     worker(tid, threads, &shared);
                 })
             })

@@ -3,8 +3,14 @@
 //! depthwise 3x3 + ReLU6, 1x1 project, residual add), the 1x1 head to 1280 channels,
 //! global average pooling and the 1000-way classifier. Weights are drawn from a fixed
 //! seed: the network measures speed, not accuracy. About 300 M multiply-adds.
+//!
+//! Each layer splits its output rows across a [`Team`] (the 1x1 layers in whole GEMM
+//! tiles, the depthwise layers by output row, activations and the residual add fused
+//! into each thread's rows); the stem (4 % of the work), the pooling and the
+//! classifier run on the calling thread.
 
 use super::dwconv_variant::DwVariant;
+use super::parallel::Team;
 use super::qs8_gemm::{self, Requant};
 use super::window::out_size;
 use super::{f32_conv3x3, f32_dwconv, qs8_conv3x3, qs8_dwconv};
@@ -136,9 +142,10 @@ impl MobileNetV2F32 {
         format!("{} + {}", self.gemm.name, self.dw.name("f32"))
     }
 
-    /// One inference of `input` (224x224x3 NHWC); returns the 1000 logits.
-    pub fn run(&mut self, input: &[f32]) -> Vec<f32> {
+    /// One inference of `input` (224x224x3 NHWC) on `team`; returns the 1000 logits.
+    pub fn run(&mut self, input: &[f32], team: Team) -> Vec<f32> {
         let [x, y, z] = &mut self.bufs;
+        let (gemm, dw) = (&self.gemm, self.dw);
         self.stem.run(input, &mut x[..112 * 112 * 32]);
         relu6(&mut x[..112 * 112 * 32]);
         for blk in &self.blocks {
@@ -147,58 +154,77 @@ impl MobileNetV2F32 {
             // x holds the block input; expand into y (or use x), depthwise into z, project into y.
             let hidden: &[f32] = match &blk.expand {
                 Some(w) => {
-                    f32_gemm::gemm(
-                        &self.gemm,
-                        hw,
-                        &x[..hw * b.cin],
-                        b.cin,
-                        w,
-                        &mut y[..hw * b.hidden],
-                        b.hidden,
-                    );
-                    relu6(&mut y[..hw * b.hidden]);
+                    let src = &x[..hw * b.cin];
+                    team.par_rows(&mut y[..hw * b.hidden], hw, b.hidden, gemm.mr, |r, out| {
+                        f32_gemm::gemm(
+                            gemm,
+                            r.len(),
+                            &src[r.start * b.cin..],
+                            b.cin,
+                            w,
+                            out,
+                            b.hidden,
+                        );
+                        relu6(out);
+                    });
                     &y[..hw * b.hidden]
                 }
                 None => &x[..hw * b.cin],
             };
-            f32_dwconv::dwconv3x3_f32(
-                self.dw,
-                b.h,
-                b.h,
-                b.hidden,
-                b.stride,
-                hidden,
-                &blk.dw,
-                &blk.dw_bias,
+            team.par_rows(
                 &mut z[..ho * ho * b.hidden],
+                ho,
+                ho * b.hidden,
+                1,
+                |r, out| {
+                    f32_dwconv::dwconv3x3_f32_rows(
+                        dw,
+                        b.h,
+                        b.h,
+                        b.hidden,
+                        b.stride,
+                        hidden,
+                        &blk.dw,
+                        &blk.dw_bias,
+                        out,
+                        r.start,
+                        r.end,
+                    );
+                    relu6(out);
+                },
             );
-            relu6(&mut z[..ho * ho * b.hidden]);
-            f32_gemm::gemm(
-                &self.gemm,
-                ho * ho,
-                &z[..ho * ho * b.hidden],
-                b.hidden,
-                &blk.project,
+            let (z, x_in) = (&z[..ho * ho * b.hidden], &x[..]);
+            let residual = b.stride == 1 && b.cin == b.cout;
+            team.par_rows(
                 &mut y[..ho * ho * b.cout],
+                ho * ho,
                 b.cout,
+                gemm.mr,
+                |r, out| {
+                    let a = &z[r.start * b.hidden..];
+                    f32_gemm::gemm(gemm, r.len(), a, b.hidden, &blk.project, out, b.cout);
+                    if residual {
+                        for (o, i) in out.iter_mut().zip(&x_in[r.start * b.cout..]) {
+                            *o += i;
+                        }
+                    }
+                },
             );
-            if b.stride == 1 && b.cin == b.cout {
-                for (o, i) in y[..ho * ho * b.cout].iter_mut().zip(&x[..ho * ho * b.cout]) {
-                    *o += i;
-                }
-            }
             std::mem::swap(x, y);
         }
-        f32_gemm::gemm(
-            &self.gemm,
-            49,
-            &x[..49 * 320],
-            320,
-            &self.head,
-            &mut y[..49 * 1280],
-            1280,
-        );
-        relu6(&mut y[..49 * 1280]);
+        let src = &x[..49 * 320];
+        team.par_rows(&mut y[..49 * 1280], 49, 1280, gemm.mr, |r, out| {
+            f32_gemm::gemm(
+                gemm,
+                r.len(),
+                &src[r.start * 320..],
+                320,
+                &self.head,
+                out,
+                1280,
+            );
+            relu6(out);
+        });
         let mut pooled = vec![0f32; 1280];
         for px in y[..49 * 1280].chunks(1280) {
             for (p, v) in pooled.iter_mut().zip(px) {
@@ -206,7 +232,7 @@ impl MobileNetV2F32 {
             }
         }
         let mut logits = vec![0f32; CLASSES];
-        f32_gemm::gemm(&self.gemm, 1, &pooled, 1280, &self.fc, &mut logits, CLASSES);
+        f32_gemm::gemm(gemm, 1, &pooled, 1280, &self.fc, &mut logits, CLASSES);
         logits
     }
 }
@@ -297,9 +323,11 @@ impl MobileNetV2Q8 {
         )
     }
 
-    /// One inference of a 224x224x3 u8 image; returns the 1000 quantized logits.
-    pub fn run(&mut self, input: &[u8]) -> Vec<u8> {
+    /// One inference of a 224x224x3 u8 image on `team`; returns the 1000 quantized
+    /// logits.
+    pub fn run(&mut self, input: &[u8], team: Team) -> Vec<u8> {
         let [x, y, z] = &mut self.bufs;
+        let (gemm, dw) = (&self.gemm, self.dw);
         let zero = [0i32; 1280];
         self.stem.run(input, &mut x[..112 * 112 * 32]);
         // x: post-ReLU6 (zp 0) for the first block, projection output (zp 128) after.
@@ -314,56 +342,54 @@ impl MobileNetV2Q8 {
                         bias: &zero[..0],
                         requant: rq_for(b.cin, 0),
                     };
-                    qs8_gemm::gemm(
-                        &self.gemm,
-                        hw,
-                        &x[..hw * b.cin],
-                        b.cin,
-                        w,
-                        &q,
-                        &mut y[..hw * b.hidden],
-                        b.hidden,
-                    );
+                    let src = &x[..hw * b.cin];
+                    team.par_rows(&mut y[..hw * b.hidden], hw, b.hidden, gemm.mr, |r, out| {
+                        let a = &src[r.start * b.cin..];
+                        qs8_gemm::gemm(gemm, r.len(), a, b.cin, w, &q, out, b.hidden);
+                    });
                     (&y[..hw * b.hidden], 0)
                 }
                 None => (&x[..hw * b.cin], x_zp),
             };
             let dw_bias = vec![0i32; b.hidden];
-            qs8_dwconv::dwconv3x3_q8(
-                self.dw,
-                b.h,
-                b.h,
-                b.hidden,
-                b.stride,
-                hidden,
-                hidden_zp,
-                &blk.dw,
-                &dw_bias,
-                &rq_for(9, 0),
+            let rq = rq_for(9, 0);
+            team.par_rows(
                 &mut z[..ho * ho * b.hidden],
+                ho,
+                ho * b.hidden,
+                1,
+                |r, out| {
+                    qs8_dwconv::dwconv3x3_q8_rows(
+                        dw, b.h, b.h, b.hidden, b.stride, hidden, hidden_zp, &blk.dw, &dw_bias,
+                        &rq, out, r.start, r.end,
+                    );
+                },
             );
             let q = qs8_gemm::QParams {
                 a_zero_point: 0,
                 bias: &zero[..0],
                 requant: rq_for(b.hidden, 128),
             };
-            qs8_gemm::gemm(
-                &self.gemm,
-                ho * ho,
-                &z[..ho * ho * b.hidden],
-                b.hidden,
-                &blk.project,
-                &q,
+            let (z, x_in) = (&z[..ho * ho * b.hidden], &x[..]);
+            let residual = b.stride == 1 && b.cin == b.cout;
+            team.par_rows(
                 &mut y[..ho * ho * b.cout],
+                ho * ho,
                 b.cout,
+                gemm.mr,
+                |r, out| {
+                    let a = &z[r.start * b.hidden..];
+                    qs8_gemm::gemm(gemm, r.len(), a, b.hidden, &blk.project, &q, out, b.cout);
+                    if residual {
+                        // Residual add of two zero-point-128 tensors at equal scale, halved to
+                        // stay in range.
+                        for (o, i) in out.iter_mut().zip(&x_in[r.start * b.cout..]) {
+                            let s = (i32::from(*o) - 128) + (i32::from(*i) - i32::from(x_zp));
+                            *o = (128 + (s + s.signum()) / 2).clamp(0, 255) as u8;
+                        }
+                    }
+                },
             );
-            if b.stride == 1 && b.cin == b.cout {
-                // Residual add of two zero-point-128 tensors at equal scale, halved to stay in range.
-                for (o, i) in y[..ho * ho * b.cout].iter_mut().zip(&x[..ho * ho * b.cout]) {
-                    let s = (i32::from(*o) - 128) + (i32::from(*i) - i32::from(x_zp));
-                    *o = (128 + (s + s.signum()) / 2).clamp(0, 255) as u8;
-                }
-            }
             x_zp = 128;
             std::mem::swap(x, y);
         }
@@ -372,16 +398,11 @@ impl MobileNetV2Q8 {
             bias: &zero[..0],
             requant: rq_for(320, 0),
         };
-        qs8_gemm::gemm(
-            &self.gemm,
-            49,
-            &x[..49 * 320],
-            320,
-            &self.head,
-            &q,
-            &mut y[..49 * 1280],
-            1280,
-        );
+        let src = &x[..49 * 320];
+        team.par_rows(&mut y[..49 * 1280], 49, 1280, gemm.mr, |r, out| {
+            let a = &src[r.start * 320..];
+            qs8_gemm::gemm(gemm, r.len(), a, 320, &self.head, &q, out, 1280);
+        });
         let mut pooled = vec![0u8; 1280];
         for (c, p) in pooled.iter_mut().enumerate() {
             let sum: u32 = (0..49).map(|px| u32::from(y[px * 1280 + c])).sum();
@@ -393,16 +414,7 @@ impl MobileNetV2Q8 {
             bias: &zero[..0],
             requant: rq_for(1280, 128),
         };
-        qs8_gemm::gemm(
-            &self.gemm,
-            1,
-            &pooled,
-            1280,
-            &self.fc,
-            &q,
-            &mut logits,
-            CLASSES,
-        );
+        qs8_gemm::gemm(gemm, 1, &pooled, 1280, &self.fc, &q, &mut logits, CLASSES);
         logits
     }
 }
@@ -421,6 +433,40 @@ mod tests {
         assert!((290_000_000..=320_000_000).contains(&macs), "{macs}");
     }
 
+    /// Three scoped threads, the caller one of them.
+    fn three(f: &(dyn Fn(usize, usize) + Sync)) {
+        std::thread::scope(|s| {
+            s.spawn(|| f(1, 3));
+            s.spawn(|| f(2, 3));
+            f(0, 3);
+        });
+    }
+
+    #[test]
+    fn splitting_layers_across_threads_changes_no_output() {
+        let isa = Isa::detect();
+        let team = Team {
+            threads: 3,
+            run: &three,
+        };
+        let img: Vec<f32> = (0..224 * 224 * 3)
+            .map(|i| ((i * 53 % 255) as f32) / 255.0)
+            .collect();
+        let mut f = MobileNetV2F32::new(&isa);
+        let alone = f.run(&img, crate::probe::kernels::parallel::ALONE);
+        let together = f.run(&img, team);
+        assert!(alone
+            .iter()
+            .zip(&together)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let img: Vec<u8> = (0..224 * 224 * 3).map(|i| (i * 53 % 255) as u8).collect();
+        let mut q = MobileNetV2Q8::new(&isa);
+        assert_eq!(
+            q.run(&img, crate::probe::kernels::parallel::ALONE),
+            q.run(&img, team)
+        );
+    }
+
     #[test]
     fn both_networks_run_and_produce_varied_logits() {
         let isa = Isa::detect();
@@ -428,7 +474,7 @@ mod tests {
         let img: Vec<f32> = (0..224 * 224 * 3)
             .map(|i| ((i * 37 % 255) as f32) / 255.0)
             .collect();
-        let logits = f.run(&img);
+        let logits = f.run(&img, crate::probe::kernels::parallel::ALONE);
         assert_eq!(logits.len(), 1000);
         assert!(logits.iter().all(|v| v.is_finite()));
         assert!(
@@ -437,7 +483,7 @@ mod tests {
         );
         let mut q = MobileNetV2Q8::new(&isa);
         let img: Vec<u8> = (0..224 * 224 * 3).map(|i| (i * 37 % 255) as u8).collect();
-        let out = q.run(&img);
+        let out = q.run(&img, crate::probe::kernels::parallel::ALONE);
         assert_eq!(out.len(), 1000);
         let distinct: std::collections::BTreeSet<u8> = out.iter().copied().collect();
         assert!(

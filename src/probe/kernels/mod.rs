@@ -14,6 +14,7 @@ pub mod f32_dwconv;
 pub mod f32_gemm;
 pub mod isa;
 pub mod mobilenet_v2;
+pub mod parallel;
 pub mod qs8_conv3x3;
 pub mod qs8_dwconv;
 pub mod qs8_gemm;

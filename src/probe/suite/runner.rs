@@ -320,7 +320,7 @@ fn sustained(
     if let Err(e) = bench::pin_current_thread(cpus) {
         errors.push(Issue {
             stage: "bench".into(),
-            message: e,
+            message: e.to_string(),
         });
     }
     let window = Duration::from_millis(250);

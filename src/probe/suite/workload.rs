@@ -5,8 +5,8 @@
 //! threads and rotate cold copies of their weights.
 
 use crate::probe::bench::Pool;
+use crate::probe::kernels::parallel::{RunOnAll, Team};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 /// Something the harness can time.
 pub trait Workload {
@@ -41,16 +41,7 @@ pub(super) fn dim(shape: &BTreeMap<String, u64>, key: &str, family: &str) -> Res
         .ok_or_else(|| format!("{family} shape needs {key} > 0"))
 }
 
-/// Contiguous ranges of `total` items in `step`-sized blocks, one per thread.
-pub(super) fn split(total: usize, threads: usize, step: usize) -> Vec<std::ops::Range<usize>> {
-    let blocks = total.div_ceil(step.max(1));
-    (0..threads)
-        .map(|t| {
-            let (b0, b1) = (blocks * t / threads, blocks * (t + 1) / threads);
-            (b0 * step).min(total)..(b1 * step).min(total)
-        })
-        .collect()
-}
+pub(super) use crate::probe::kernels::parallel::{chunks_at, split};
 
 /// Hand each pool thread one of `chunks` (as many as threads) to work on.
 pub(super) fn par_chunks<T: Send>(
@@ -58,16 +49,8 @@ pub(super) fn par_chunks<T: Send>(
     chunks: Vec<&mut [T]>,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
-    let slots: Vec<Mutex<Option<&mut [T]>>> =
-        chunks.into_iter().map(|c| Mutex::new(Some(c))).collect();
-    pool.run(&|tid, _| {
-        let chunk = slots
-            .get(tid)
-            .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).take());
-        if let Some(chunk) = chunk {
-            f(tid, chunk);
-        }
-    });
+    let run = |f: &(dyn Fn(usize, usize) + Sync)| pool.run(f);
+    team(pool, &run).par_chunks(chunks, f)
 }
 
 /// The rows of `out` (`m` rows of `row_len`) split across the pool in whole `step`-row
@@ -80,29 +63,16 @@ pub(super) fn par_rows<T: Send>(
     step: usize,
     f: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync,
 ) {
-    let rows = split(m, pool.threads(), step);
-    let chunks = chunks_at(out, &rows, row_len);
-    par_chunks(pool, chunks, |t, c| {
-        let r = rows[t].clone();
-        if !r.is_empty() {
-            f(r, c);
-        }
-    });
+    let run = |f: &(dyn Fn(usize, usize) + Sync)| pool.run(f);
+    team(pool, &run).par_rows(out, m, row_len, step, f)
 }
 
-/// Split `out` at the given row ranges (`row_len` elements per row).
-pub(super) fn chunks_at<'a, T>(
-    mut out: &'a mut [T],
-    ranges: &[std::ops::Range<usize>],
-    row_len: usize,
-) -> Vec<&'a mut [T]> {
-    let mut v = Vec::with_capacity(ranges.len());
-    for r in ranges {
-        let (head, tail) = std::mem::take(&mut out).split_at_mut((r.end - r.start) * row_len);
-        v.push(head);
-        out = tail;
+/// The pool as a kernel-side [`Team`], running closures through `run`.
+pub(super) fn team<'a>(pool: &Pool, run: RunOnAll<'a>) -> Team<'a> {
+    Team {
+        threads: pool.threads(),
+        run,
     }
-    v
 }
 
 /// Packed weights, copied until together they span `cold_bytes` (at most 64 copies;
@@ -134,19 +104,4 @@ pub(super) fn column_block<T: Copy>(
     (0..k)
         .flat_map(|p| b[p * n + cols.start..p * n + cols.end].iter().copied())
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_cover_everything_once() {
-        for (total, threads, step) in [(100, 3, 8), (5, 4, 8), (0, 2, 4), (1000, 1, 6)] {
-            let s = split(total, threads, step);
-            assert_eq!(s.len(), threads);
-            assert_eq!(s.iter().map(|r| r.len()).sum::<usize>(), total);
-            assert!(s.windows(2).all(|w| w[0].end == w[1].start));
-        }
-    }
 }

@@ -1,10 +1,11 @@
 //! MobileNetV2 1.0/224 end to end, built from the suite's own kernels: one inference
-//! per run, single-threaded in this suite version, f32 and int8.
+//! per run, f32 and int8, each layer split across the pool's threads.
 
-use super::super::workload::{Options, Skip, Workload};
+use super::super::workload::{team, Options, Skip, Workload};
 use super::{Family, Figure, Int8Gain, Model, Role, Shape};
 use crate::probe::bench::Pool;
 use crate::probe::kernels::mobilenet_v2::{self, MobileNetV2F32, MobileNetV2Q8};
+use crate::probe::kernels::parallel::Team;
 use crate::probe::kernels::Isa;
 use crate::schema::Dtype;
 use crate::util::Rng;
@@ -42,12 +43,9 @@ impl Family for MobileNetV2 {
         dtype: Dtype,
         _shape: &Shape,
         isa: &Isa,
-        opt: Options,
+        _opt: Options,
         _r: &mut Rng,
     ) -> Result<Box<dyn Workload>, Skip> {
-        if opt.threads > 1 {
-            return Err("mobilenet_v2 runs single-threaded in this suite version".into());
-        }
         Ok(Box::new(match dtype {
             Dtype::F32 => {
                 let mut net = MobileNetV2F32::new(isa);
@@ -56,7 +54,7 @@ impl Family for MobileNetV2 {
                     .collect();
                 MobileNet {
                     path: net.path(),
-                    infer: Box::new(move || drop(std::hint::black_box(net.run(&input)))),
+                    infer: Box::new(move |t| drop(std::hint::black_box(net.run(&input, t)))),
                 }
             }
             _ => {
@@ -64,7 +62,7 @@ impl Family for MobileNetV2 {
                 let input: Vec<u8> = (0..224 * 224 * 3).map(|i| (i * 37 % 255) as u8).collect();
                 MobileNet {
                     path: net.path(),
-                    infer: Box::new(move || drop(std::hint::black_box(net.run(&input)))),
+                    infer: Box::new(move |t| drop(std::hint::black_box(net.run(&input, t)))),
                 }
             }
         }))
@@ -73,7 +71,7 @@ impl Family for MobileNetV2 {
 
 /// MobileNetV2 end to end (either dtype): one inference per run.
 struct MobileNet {
-    infer: Box<dyn FnMut()>,
+    infer: Box<dyn FnMut(Team)>,
     path: String,
 }
 
@@ -84,7 +82,8 @@ impl Workload for MobileNet {
     fn path(&self) -> String {
         self.path.clone()
     }
-    fn run(&mut self, _pool: &Pool) {
-        (self.infer)();
+    fn run(&mut self, pool: &Pool) {
+        let run = |f: &(dyn Fn(usize, usize) + Sync)| pool.run(f);
+        (self.infer)(team(pool, &run));
     }
 }
