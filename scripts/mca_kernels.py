@@ -105,7 +105,7 @@ def disassemble(probe: str, start: int, stop: int) -> list[tuple[int, str, str]]
 def inner_loop(insns):
     best = None
     for i, (addr, mn, ops) in enumerate(insns):
-        if not (mn.startswith("b") or mn.startswith("cb") or mn.startswith("tb")):
+        if not is_branch(mn):
             continue
         target = re.search(r"0x([0-9a-f]+)", ops)
         if not target or int(target.group(1), 16) >= addr:
@@ -119,13 +119,20 @@ def inner_loop(insns):
     return best[1] if best else None
 
 
+def is_branch(mn: str) -> bool:
+    """b, b.<cond>, cbz/cbnz, tbz/tbnz (not bl, bic, bfi, ...)."""
+    return mn == "b" or mn.startswith("b.") or mn in ("cbz", "cbnz", "tbz", "tbnz")
+
+
 def loop_asm(body) -> str:
+    """The body as assembly llvm-mca accepts: every branch target (the closing branch,
+    and any forward branch inside) points at the loop's label; llvm-mca does not follow
+    branches, it repeats the block."""
     lines = [".Lloop:"]
-    for _, mn, ops in body[:-1]:
+    for _, mn, ops in body:
+        if is_branch(mn):
+            ops = re.sub(r"0x[0-9a-f]+(\s*<[^>]*>)?", ".Lloop", ops)
         lines.append(f"  {mn} {ops}")
-    mn, ops = body[-1][1], body[-1][2]
-    ops = re.sub(r"0x[0-9a-f]+\s*<[^>]*>", ".Lloop", ops)
-    lines.append(f"  {mn} {ops}")
     return "\n".join(lines) + "\n"
 
 
@@ -194,13 +201,14 @@ def main() -> int:
     picked = dispatched_paths(probe)
     entries, failures = [], []
     for variant, (dtype, module) in VARIANTS.items():
-        idx = next((i for i, (_, s) in enumerate(syms)
-                    if f"kernels::{module}::ukernel::" in s), None)
+        # The function itself (`...::ukernel::h<hash>`), not a closure inside it.
+        name = re.compile(rf"kernels::{re.escape(module)}::ukernel::h[0-9a-f]{{16}}$")
+        idx = next((i for i, (_, s) in enumerate(syms) if name.search(s)), None)
         if idx is None:
             print(f"no ukernel symbol for {variant} ({module}) in {probe}", file=sys.stderr)
             return 1
         start = syms[idx][0]
-        stop = next(a for a, _ in syms[idx + 1:] if a > start)
+        stop = next((a for a, _ in syms[idx + 1:] if a > start), start + 0x4000)
         body = inner_loop(disassemble(probe, start, stop))
         if body is None:
             print(f"no multiply-accumulate loop found in {variant}", file=sys.stderr)

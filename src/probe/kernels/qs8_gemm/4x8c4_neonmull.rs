@@ -60,7 +60,9 @@ pub unsafe fn ukernel(mr: usize, kq: usize, a: *const u8, lda: usize, w: *const 
     }
     while q < kq {
         let one: [int8x16_t; MR] = std::array::from_fn(|i| {
-            let quad = vreinterpretq_u8_u32(vld1q_dup_u32(rows[i].add(q * 4) as *const u32));
+            let quad = vreinterpretq_u8_u32(vdupq_n_u32(std::ptr::read_unaligned(
+                rows[i].add(q * 4) as *const u32,
+            )));
             vreinterpretq_s8_u8(veorq_u8(quad, flip))
         });
         quad(&mut t, &one, w);
