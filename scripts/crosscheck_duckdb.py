@@ -28,12 +28,21 @@ def main() -> int:
     con = duckdb.connect()
     con.execute(
         f"""
+        CREATE VIEW devices AS
+        SELECT * FROM read_parquet('{data}/devices/*/*.parquet', hive_partitioning = false,
+                                   union_by_name = true)
+        """
+    )
+    android = "'arm64-v8a', 'armeabi-v7a', 'armeabi', 'x86_64', 'x86'"
+    con.execute(
+        f"""
         CREATE VIEW latest AS
-        SELECT * FROM read_parquet('{data}/devices/*/*.parquet', hive_partitioning = false)
+        SELECT * FROM devices
         QUALIFY row_number() OVER (
             PARTITION BY coalesce(device_hash, report_id)
-            -- a run of the device's own ABI first (a forced --abi run is an experiment)
-            ORDER BY (probe_abi IS NULL OR abi IS NULL OR probe_abi = abi) DESC, seq DESC
+            -- a forced-ABI run (run --abi) last: an experiment, not the device's place
+            ORDER BY coalesce(abi IN ({android}) AND probe_abi IN ({android})
+                              AND probe_abi <> abi, false) ASC, seq DESC
         ) = 1
         """
     )
@@ -149,8 +158,12 @@ def main() -> int:
         CREATE VIEW abi_runs AS
         SELECT coalesce(device_hash, report_id) AS dk,
                CASE WHEN probe_abi = 'arm64-v8a' THEN 'v8' ELSE 'v7' END AS side, seq
-        FROM read_parquet('{data}/devices/*/*.parquet', hive_partitioning = false)
+        FROM devices
         WHERE probe_abi IN ('arm64-v8a', 'armeabi-v7a', 'armeabi')
+          -- like with like: the suite of the most devices, as the statistics use
+          AND (suite_id, suite_version, suite_sha256) IS NOT DISTINCT FROM (
+              SELECT (suite_id, suite_version, suite_sha256) FROM latest
+              GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1)
         QUALIFY row_number() OVER (PARTITION BY dk, side ORDER BY seq DESC) = 1
         """
     )
@@ -167,7 +180,7 @@ def main() -> int:
         rows = con.execute(
             f"""
             WITH per_device AS (
-                SELECT p.dk, r.kernel, r.dtype, r.shape, r.uarch,
+                SELECT p.dk, r.kernel, r.dtype, r.shape, r.uarch, r.cluster,
                        avg(r.gops) FILTER (WHERE p.side = 'v7') AS v7,
                        avg(r.gops) FILTER (WHERE p.side = 'v8') AS v8
                 FROM read_parquet('{data}/results/*/*.parquet', hive_partitioning = false) r

@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 /// A dataset as the statistics see it: the latest report of each device, and its
 /// results read a batch of part files at a time.
 ///
-/// A device's report is the latest one whose probe ran the device's own ABI: a run
-/// forced to another ABI (`run --abi`, a 32-bit probe on a 64-bit userland) is an
-/// experiment, kept aside in `abi_runs`, not the device's place in the landscape.
+/// A device's report is its latest one that is not a forced-ABI run: a probe of
+/// another Android ABI than the userland's primary one (`run --abi`, a 32-bit probe on
+/// a 64-bit userland) is an experiment, kept aside in `abi_runs`, not the device's
+/// place in the landscape.
 pub struct Dataset {
     /// One row per device: its latest report.
     pub devices: DataFrame,
@@ -164,6 +165,9 @@ impl Dataset {
     }
 }
 
+/// The ABIs Android names in `ro.product.cpu.abilist`.
+const ANDROID_ABIS: [&str; 5] = ["arm64-v8a", "armeabi-v7a", "armeabi", "x86_64", "x86"];
+
 /// Columns added to `devices` after its first layout: null in older parts.
 const LATE_DEVICE_COLUMNS: [&str; 1] = ["probe_abi"];
 
@@ -300,13 +304,20 @@ fn load_with(dir: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
     let mut cols: Vec<Expr> = DEVICE_COLUMNS.iter().map(|c| col(*c)).collect();
     cols.push(col("device_key"));
     cols.extend(SUITE_COLUMNS.iter().map(|c| col(*c)));
-    // The device's own ABI ran (or the report predates probe_abi): such reports rank
-    // above forced-ABI runs, then by sequence.
-    let own_abi = col("probe_abi")
-        .is_null()
-        .or(col("abi").is_null())
-        .or(col("probe_abi").eq(col("abi")));
-    let rank = when(own_abi)
+    // A forced-ABI run (`run --abi`): an Android userland whose primary ABI is not the
+    // probe's. Anything else (the own ABI, a Linux machine name such as aarch64, a
+    // report from before probe_abi) ranks above it; then the sequence decides.
+    let android = |c: &str| {
+        ANDROID_ABIS
+            .iter()
+            .map(|a| col(c).eq(lit(*a)))
+            .reduce(|x, y| x.or(y))
+            .unwrap_or(lit(false))
+    };
+    let forced = android("abi")
+        .and(android("probe_abi"))
+        .and(col("probe_abi").neq(col("abi")));
+    let rank = when(forced.not())
         .then(col("seq") + lit(1i64 << 50))
         .otherwise(col("seq"));
     let scanned = scan_parts(dir, "devices")?

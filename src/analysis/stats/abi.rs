@@ -141,7 +141,8 @@ const V7_SLOW: f64 = 0.8;
 
 /// Per device measured under both arm64-v8a and an ARMv7 ABI (the latest run of
 /// each), the ratio of the two runs' GOPS for each single-thread kernel, dtype, shape
-/// and core; then per kernel, dtype and core the median over devices and shapes.
+/// and cluster; then per kernel, dtype and core the median over devices, clusters and
+/// shapes.
 fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     let side = when(col("probe_abi").eq(lit("arm64-v8a")))
         .then(lit("v8"))
@@ -178,6 +179,7 @@ fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
             col("dtype").cast(DataType::String),
             col("shape").cast(DataType::String),
             col("uarch").cast(DataType::String),
+            col("cluster"),
             col("gops"),
         ])
     })?;
@@ -191,12 +193,14 @@ fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
             JoinArgs::new(JoinType::Inner),
         )
         .filter(col("uarch").is_not_null())
+        // Cluster by cluster: two clusters of one core type may run at different clocks.
         .group_by([
             col("device_key"),
             col("kernel"),
             col("dtype"),
             col("shape"),
             col("uarch"),
+            col("cluster"),
         ])
         .agg([gops("v7").alias("v7"), gops("v8").alias("v8")])
         .filter(col("v7").is_not_null().and(col("v8").gt(lit(0.0))))
@@ -214,14 +218,14 @@ fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
             SortMultipleOptions::default(),
         )
         .collect()?;
-    if df.height() == 0 {
-        return Ok(());
-    }
     let devices = runs
         .column("device_key")?
         .as_materialized_series()
         .n_unique()?;
     a.stat("abi.v7_v8.devices", devices as f64);
+    if df.height() == 0 {
+        return Ok(());
+    }
     let (kernels, dtypes, uarchs, ratios, counts) = (
         strs(&df, "kernel")?,
         strs(&df, "dtype")?,
@@ -259,7 +263,7 @@ fn v7_over_v8(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     a.add(
         "abi_v7_v8",
         "What 32-bit costs: ARMv7 over ARMv8 speed",
-        "Devices measured under both arm64-v8a and an ARMv7 ABI (`fleetscope run --abi armeabi-v7a`): for each single-thread kernel, dtype and core, the median over devices and shapes of the 32-bit run's GOPS over the 64-bit run's. Below 1, the 32-bit build is slower; slowest first.",
+        "Devices measured under both arm64-v8a and an ARMv7 ABI (`fleetscope run --abi armeabi-v7a`): for each single-thread kernel, dtype and core, the median over devices, clusters and shapes of the 32-bit run's GOPS over the 64-bit run's on the same cluster. Below 1, the 32-bit build is slower; slowest first.",
         df,
     );
     if let Some(t) = a.table("abi_v7_v8") {
