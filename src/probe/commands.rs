@@ -177,23 +177,23 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, ProbeError>
     ))
 }
 
-/// `selftest`: every kernel variant this CPU supports against its reference: the
-/// report, and whether every case passed (a failure is a finding, not an error).
 /// `dispatch --midr M`: the variant each GEMM and the depthwise kernel pick on this
 /// CPU's instruction sets for a core with that MIDR, as the runner picks per cluster
 /// (the core's microarchitecture from `datasets/midr_parts.csv` says whether it
 /// issues in order). One JSON object.
 pub fn dispatch_command(midr: u32) -> Result<String, ProbeError> {
     use super::kernels::{dwconv_variant::DwVariant, f16_gemm, f32_gemm, qs8_gemm};
-    let (implementer, variant, part) = (midr >> 24, (midr >> 20) & 0xf, (midr >> 4) & 0xfff);
+    let m = super::identify::Midr::from_value(midr);
     let part = crate::catalog::catalog()
-        .midr_part(implementer, part, variant)
+        .midr_part(m.implementer, m.part, m.variant)
         .ok_or_else(|| {
             ProbeError::Usage(format!(
-                "--midr {midr:#010x}: no core with implementer {implementer:#x} and part {part:#x} in datasets/midr_parts.csv"
+                "--midr {midr:#010x}: no core with implementer {:#x} and part {:#x} in datasets/midr_parts.csv",
+                m.implementer, m.part
             ))
         })?;
     let isa = Isa::detect().on_core(&part.uarch);
+    let dw = DwVariant::best(&isa);
     let doc = serde_json::json!({
         "midr": format!("{midr:#010x}"),
         "uarch": part.uarch,
@@ -204,13 +204,15 @@ pub fn dispatch_command(midr: u32) -> Result<String, ProbeError> {
             "f16": f16_gemm::best(&isa).map(|v| v.name),
         },
         "dwconv3x3": {
-            "f32": DwVariant::best(&isa).name("f32"),
-            "i8": DwVariant::best(&isa).name("qs8"),
+            "f32": dw.name("f32"),
+            "i8": dw.name("qs8"),
         },
     });
     Ok(format!("{doc}\n"))
 }
 
+/// `selftest`: every kernel variant this CPU supports against its reference: the
+/// report, and whether every case passed (a failure is a finding, not an error).
 pub fn selftest_command() -> (String, bool) {
     let isa = Isa::detect();
     let outcomes = selftest::run(&isa, 80, 2026);

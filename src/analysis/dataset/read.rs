@@ -352,21 +352,25 @@ fn load_with(dir: &Path, every_report: bool) -> Result<Dataset, AnalysisError> {
     })
 }
 
+/// Column `c` holds `v` (null when `v` is `None`).
+fn equals(c: &str, v: &Option<String>) -> Expr {
+    match v {
+        Some(v) => col(c).eq_missing(lit(v.as_str())),
+        None => col(c).is_null(),
+    }
+}
+
 /// The latest report of each (device, probe ABI) of the chosen suite, for the devices
 /// with more than one probe ABI.
 fn abi_runs(scanned: LazyFrame, suite: &SuiteUse) -> PolarsResult<DataFrame> {
-    let is = |c: &str, v: &Option<String>| match v {
-        Some(v) => col(c).eq_missing(lit(v.as_str())),
-        None => col(c).is_null(),
-    };
     let key = [col("device_key"), col("probe_abi")];
     scanned
         .filter(
             col("probe_abi")
                 .is_not_null()
-                .and(is("suite_id", &suite.id))
-                .and(is("suite_version", &suite.version))
-                .and(is("suite_sha256", &suite.sha256)),
+                .and(equals("suite_id", &suite.id))
+                .and(equals("suite_version", &suite.version))
+                .and(equals("suite_sha256", &suite.sha256)),
         )
         .filter(col("seq").eq(col("seq").max().over(key)?))
         .filter(
@@ -422,13 +426,9 @@ fn one_suite(devices: DataFrame) -> PolarsResult<(DataFrame, SuiteUse)> {
     if n.is_empty() {
         return Ok((devices, SuiteUse::default()));
     }
-    let is = |c: &str, v: &Option<String>| match v {
-        Some(v) => col(c).eq_missing(lit(v.as_str())),
-        None => col(c).is_null(),
-    };
-    let chosen = is("suite_id", &ids[0])
-        .and(is("suite_version", &versions[0]))
-        .and(is("suite_sha256", &shas[0]));
+    let chosen = equals("suite_id", &ids[0])
+        .and(equals("suite_version", &versions[0]))
+        .and(equals("suite_sha256", &shas[0]));
     let kept = devices.lazy().filter(chosen).collect()?;
     let suite = SuiteUse {
         id: ids[0].clone(),

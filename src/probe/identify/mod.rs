@@ -12,7 +12,7 @@ mod summary;
 mod sysroot;
 mod thermal;
 
-pub use cpuinfo::parse_cpu_list;
+pub use cpuinfo::{parse_cpu_list, Midr};
 pub use device::{abi_list, set_fleet_salt, this_abi, SALT_ENV};
 pub use fixture::{fixture_from_bytes, load_fixture};
 pub use gpu::api_check_main;
