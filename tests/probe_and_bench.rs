@@ -147,6 +147,16 @@ fn probe_writes_one_valid_report_with_every_family() {
                             "{family}: {r:?}"
                         );
                         assert_eq!(r.cpus.len(), r.threads as usize);
+                        // A Linux host without a battery or power rails: every
+                        // measured result says why it has no energy figure.
+                        let e = r.energy.as_ref().expect("energy");
+                        assert!(
+                            e.joules.is_none()
+                                && e.reason.as_deref().is_some_and(|w| {
+                                    w.contains("no power rails") && w.contains("no battery")
+                                }),
+                            "{family}: {e:?}"
+                        );
                     }
                 }
             }
@@ -198,6 +208,8 @@ fn probe_writes_one_valid_report_with_every_family() {
             .as_ref()
             .is_some_and(|t| t.sustained_burst_ratio > 0.0 && t.burst_gops > 0.0));
         assert!(report.finished_at >= report.started_at);
+        let why = report.energy.as_ref().and_then(|e| e.reason.clone());
+        assert!(why.is_some_and(|w| w.contains("cannot report its energy")));
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -118,6 +118,7 @@ fn template(bytes: usize) -> String {
                 after: Some(36.0 + 12.0 * unit()),
             }),
             skipped: None,
+            energy: None,
         });
     }
     serde_json::to_string(&r).unwrap_or_default()

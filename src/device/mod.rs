@@ -11,7 +11,9 @@ pub use adb::{parse_devices, Adb, DeviceEntry, Output};
 pub use error::DeviceError;
 pub use run::{probe_for, run_all, run_device, Outcome, RunOptions};
 
+use crate::probe::bench::{Meter, POWER_STATS_SERVICE};
 use crate::probe::identify::{identify, parse_getprop, Sysroot};
+use crate::schema::EnergyInfo;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -30,6 +32,9 @@ pub struct DeviceSummary {
     pub soc: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub temp_c: Option<f64>,
+    /// Whether the probe will measure energy there, and from which source (or why not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyInfo>,
     /// What to do when the device is not usable, or what went wrong reading it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
@@ -63,6 +68,7 @@ fn describe(adb: &Adb, e: &DeviceEntry) -> DeviceSummary {
         sdk: None,
         soc: None,
         temp_c: None,
+        energy: None,
         hint: hint_for(&e.state),
     };
     if e.state != "device" {
@@ -102,7 +108,33 @@ fn describe(adb: &Adb, e: &DeviceEntry) -> DeviceSummary {
         _ => None,
     };
     s.temp_c = hottest_temp(adb, &e.serial);
+    s.energy = Some(energy(adb, &e.serial));
     s
+}
+
+/// What the probe's energy meter will find on the device: its power rails through
+/// the power stats service, else its battery's fuel gauge (read as the shell user).
+fn energy(adb: &Adb, serial: &str) -> EnergyInfo {
+    let t = Duration::from_secs(20);
+    let dump = match adb.shell(serial, &format!("dumpsys {POWER_STATS_SERVICE}"), t) {
+        Ok(o) if o.ok() => Ok(o.stdout),
+        Ok(o) => Err(format!("dumpsys failed: {}", o.complaint())),
+        Err(e) => Err(e.to_string()),
+    };
+    let list = "for d in /sys/class/power_supply/*; do for f in type status online current_now voltage_now; do [ -r $d/$f ] && echo \"$d/$f=$(cat $d/$f)\"; done; done";
+    let mut files = BTreeMap::new();
+    if let Ok(o) = adb.shell(serial, list, t) {
+        for line in o.stdout.lines() {
+            if let Some((path, value)) = line.split_once('=') {
+                // The device's own path, whatever directory a test maps it from.
+                if let Some(i) = path.find("/sys/class/power_supply/") {
+                    files.insert(path[i..].to_string(), format!("{value}\n"));
+                }
+            }
+        }
+    }
+    let sys = Sysroot::snapshot(files, BTreeMap::new(), format!("adb {serial}"));
+    Meter::availability(&sys, Some(dump))
 }
 
 /// The device's hottest plausible thermal zone in Celsius (millidegrees on current kernels).
@@ -134,21 +166,28 @@ pub fn table(devices: &[DeviceSummary]) -> String {
         return "no devices attached: plug a phone in over USB with USB debugging enabled (Settings > Developer options), then run `fleetscope devices` again\n".into();
     }
     let mut out = format!(
-        "{:<20} {:<13} {:<24} {:<12} {:>4} {:<34} {:>6}\n",
-        "SERIAL", "STATE", "MODEL", "ABI", "SDK", "SOC", "TEMP"
+        "{:<20} {:<13} {:<24} {:<12} {:>4} {:<34} {:>6} {:<10}\n",
+        "SERIAL", "STATE", "MODEL", "ABI", "SDK", "SOC", "TEMP", "ENERGY"
     );
     for d in devices {
         let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        let energy = d.energy.as_ref();
         out += &format!(
-            "{:<20} {:<13} {:<24} {:<12} {:>4} {:<34} {:>6}\n",
+            "{:<20} {:<13} {:<24} {:<12} {:>4} {:<34} {:>6} {:<10}\n",
             d.serial,
             d.state,
             o(&d.model),
             o(&d.abi),
             d.sdk.map_or("-".into(), |v| v.to_string()),
             o(&d.soc),
-            d.temp_c.map_or("-".into(), |t| format!("{t:.1}C"))
+            d.temp_c.map_or("-".into(), |t| format!("{t:.1}C")),
+            energy
+                .and_then(|e| e.source.clone())
+                .unwrap_or_else(|| "-".into())
         );
+        if let Some(reason) = energy.and_then(|e| e.reason.as_ref()) {
+            out += &format!("  {}: no energy figures: {reason}\n", d.serial);
+        }
         if let Some(h) = &d.hint {
             out += &format!("  {}: {h}\n", d.serial);
         }

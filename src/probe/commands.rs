@@ -54,7 +54,7 @@ pub fn probe_command(
     let json = serde_json::to_string_pretty(&report)
         .map_err(|e| ProbeError::Internal(format!("cannot encode the report: {e}")))?;
     // Never hand out a report the collector would refuse.
-    crate::schema::parse_report(json.as_bytes())
+    crate::schema::check_written(json.as_bytes(), &report)
         .map_err(|e| ProbeError::Internal(format!("the report fails its own schema ({e})")))?;
     if out == "-" {
         return Ok(json + "\n");
@@ -160,7 +160,17 @@ pub fn bench_command(args: &BenchArgs, json: bool) -> Result<String, ProbeError>
         ..Default::default()
     };
     let ops = w.ops();
-    bench::measure_case(&plan, &cpus, &sys, ops, || w.run(&pool), &mut result);
+    let meter = bench::Meter::detect(&sys, &id);
+    bench::measure_case(
+        &plan,
+        &cpus,
+        &sys,
+        &meter,
+        ops,
+        || w.run(&pool),
+        &mut result,
+    );
+    suite::families::note_inference_energy(&mut result);
     let stats = result
         .latency_us
         .ok_or_else(|| ProbeError::CannotRun("no samples were taken".into()))?;

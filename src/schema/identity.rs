@@ -2,6 +2,7 @@
 //! by `fleetscope identify`.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Everything identification found, plus what it could not read and why.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -234,6 +235,31 @@ pub struct GpuInfo {
     /// Theoretical f32 GFLOPS from the GPU catalog.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_gflops: Option<f64>,
+    /// The GLES renderer string the compositor reports (`Adreno (TM) 740`, `Mali-G78`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renderer: Option<String>,
+    /// `ro.hardware.egl`: the GLES driver the platform loads (`adreno`, `mali`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egl_driver: Option<String>,
+    /// `ro.hardware.vulkan`: the Vulkan driver the platform loads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulkan_driver: Option<String>,
+    /// The `android.hardware.vulkan.level` feature (0 = Vulkan 1.0 core ... ).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulkan_level: Option<u32>,
+    /// The `android.hardware.vulkan.compute` feature (0 = compute as core Vulkan requires).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vulkan_compute: Option<u32>,
+    /// The `android.software.opengles.deqp.level` feature, as the date it encodes (`2023-03-01`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deqp_level: Option<String>,
+    /// Where each of the fields above came from, by field name (`renderer`:
+    /// `dumpsys SurfaceFlinger`, `vulkan.version`: `pm list features`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sources: BTreeMap<String, String>,
+    /// What a system service refused or could not answer, one reason each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_notes: Vec<String>,
 }
 
 /// A GPU API version, or the reason it could not be read.

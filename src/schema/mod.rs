@@ -5,12 +5,14 @@
 
 mod batch;
 mod depth;
+mod energy;
 mod identity;
 mod report;
 mod stream;
 mod validate;
 
 pub use batch::batch_lines;
+pub use energy::{EnergyInfo, EnergyReading};
 pub use identity::{
     ApiSupport, CacheInfo, Cluster, Confidence, Cpu, CpuInfo, DeviceInfo, Evidence, GpuInfo,
     HashScope, Identity, Issue, SocInfo, ThermalInfo, ThermalZone, X86Id,
@@ -19,7 +21,7 @@ pub use report::{
     Dtype, KernelResult, LatencyStats, Report, RunConditions, SuiteRef, TempReading, Throttling,
 };
 pub use stream::{parse_result_line, result_line, RESULT_PREFIX};
-pub use validate::{parse_report, FieldError, ReportError, MAX_REPORT_BYTES};
+pub use validate::{check_written, parse_report, FieldError, ReportError, MAX_REPORT_BYTES};
 
 /// The schema id every report carries; the collector refuses other major versions.
 pub const SCHEMA_ID: &str = "fleetscope.report/1";

@@ -1,5 +1,6 @@
 //! One probe run: identity plus measured kernel results.
 
+use super::energy::{EnergyInfo, EnergyReading};
 use super::identity::{CpuInfo, DeviceInfo, GpuInfo, Issue, SocInfo, ThermalInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ pub struct Report {
     /// How the run was made, when a host launched it (`fleetscope run`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<RunConditions>,
+    /// Where this run's energy figures come from, or why there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyInfo>,
 }
 
 /// Conditions a host set up around a run.
@@ -135,6 +139,9 @@ pub struct KernelResult {
     /// Why the kernel did not run (e.g. the ISA lacks dotprod).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Energy over the measurement window, or why it is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<EnergyReading>,
 }
 
 /// Latency distribution in microseconds (warmup dropped; percentiles by linear interpolation).

@@ -131,6 +131,29 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
     }
 }
 
+/// The checks of [`parse_report`] for a report this process encoded itself as
+/// `bytes`: size, depth, schema id and every field, without decoding it back (the
+/// probe ships no report decoder). Every number a field check passes as finite
+/// encodes as a JSON number, so the collector decodes what passes here.
+pub fn check_written(bytes: &[u8], report: &Report) -> Result<(), ReportError> {
+    if bytes.len() > MAX_REPORT_BYTES {
+        return Err(ReportError::TooLarge {
+            bytes: bytes.len(),
+            limit: MAX_REPORT_BYTES,
+        });
+    }
+    if nesting_depth(bytes) > MAX_DEPTH {
+        return Err(ReportError::TooDeep { limit: MAX_DEPTH });
+    }
+    check_schema_id(&report.schema)?;
+    let errors = validate(report);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ReportError::Invalid(errors))
+    }
+}
+
 fn check_schema_id(id: &str) -> Result<(), ReportError> {
     let unknown = || {
         ReportError::UnknownSchema(format!(
@@ -248,8 +271,55 @@ fn validate(r: &Report) -> Vec<FieldError> {
             }
         }
     }
+    if let Some(t) = &r.thermal.throttling {
+        for (name, v) in [
+            ("sustained_burst_ratio", t.sustained_burst_ratio),
+            ("burst_gops", t.burst_gops),
+            ("sustained_gops", t.sustained_gops),
+            ("duration_s", t.duration_s),
+        ] {
+            c.number(|| format!("thermal.throttling.{name}"), v);
+        }
+    }
+    if let Some(rc) = &r.conditions {
+        c.number(
+            || "conditions.cooldown_waited_s".into(),
+            rc.cooldown_waited_s,
+        );
+    }
+    c.opt_text(|| "gpu.renderer".into(), &r.gpu.renderer);
+    c.count(|| "gpu.sources".into(), r.gpu.sources.len(), MAX_ISSUES);
+    c.count(
+        || "gpu.service_notes".into(),
+        r.gpu.service_notes.len(),
+        MAX_ISSUES,
+    );
+    if let Some(e) = &r.energy {
+        c.opt_text(|| "energy.reason".into(), &e.reason);
+        c.opt_text(|| "energy.convention".into(), &e.convention);
+        c.count(|| "energy.rails".into(), e.rails.len(), MAX_ISSUES);
+        if let Some(w) = e.idle_w {
+            c.number(|| "energy.idle_w".into(), w);
+        }
+    }
     for (i, res) in r.results.iter().enumerate() {
         let at = |f: &str| format!("results[{i}].{f}");
+        if let Some(e) = &res.energy {
+            c.opt_text(|| at("energy.reason"), &e.reason);
+            c.opt_text(|| at("energy.rail"), &e.rail);
+            for (name, v) in [
+                ("window_s", e.window_s),
+                ("avg_w", e.avg_w),
+                ("joules", e.joules),
+                ("joules_per_iteration", e.joules_per_iteration),
+                ("joules_per_inference", e.joules_per_inference),
+                ("rail_joules", e.rail_joules),
+            ] {
+                if let Some(v) = v {
+                    c.number(|| at(&format!("energy.{name}")), v);
+                }
+            }
+        }
         c.text(|| at("kernel"), &res.kernel);
         if res.kernel.trim().is_empty() {
             c.fail(at("kernel"), "must not be empty");

@@ -1,6 +1,7 @@
-//! GPU vendor, model and API versions. Model from kgsl / Mali sysfs, else the SoC
-//! catalog; OpenGL ES from `ro.opengles.version`; Vulkan from the platform feature
-//! files, and on a live device Vulkan and OpenCL by loading the system libraries in a
+//! GPU vendor, model and API versions. Model from kgsl / Mali sysfs, else (on the
+//! phone) the GLES renderer string, else the SoC catalog; OpenGL ES from
+//! `ro.opengles.version` and the compositor's GLES line; Vulkan from the platform
+//! feature files and `pm list features`, and on a live device Vulkan and OpenCL by loading the system libraries in a
 //! child process, so a library that crashes on load is a recorded reason, never a
 //! crash of the probe.
 
@@ -39,6 +40,31 @@ pub fn identify_gpu(sys: &Sysroot, soc: Option<&Soc>) -> GpuInfo {
             }
         }
     }
+    gpu.gles = match sys.prop("ro.opengles.version").map(|v| v.parse::<u32>()) {
+        Some(Ok(v)) if v > 0 => ApiSupport::found(format!("{}.{}", v >> 16, v & 0xffff)),
+        Some(_) => ApiSupport::missing("ro.opengles.version is not a number"),
+        None => ApiSupport::missing(
+            "ro.opengles.version not set (not Android, or the property was not captured)",
+        ),
+    };
+    gpu.vulkan = vulkan_from_features(sys).unwrap_or_else(|| {
+        if sys.live {
+            child_check("vulkan")
+        } else {
+            ApiSupport::missing("no android.hardware.vulkan.version feature file in the snapshot; the library can only be probed on the device")
+        }
+    });
+    gpu.opencl = if sys.live {
+        child_check("opencl")
+    } else {
+        ApiSupport::missing("OpenCL can only be probed by loading the library on the device itself")
+    };
+    gpu.egl_driver = driver_prop(sys, &mut gpu.sources, "egl_driver", "ro.hardware.egl");
+    gpu.vulkan_driver = driver_prop(sys, &mut gpu.sources, "vulkan_driver", "ro.hardware.vulkan");
+    // On the phone itself, its system services name the GPU and the API levels.
+    if sys.live && sys.has_props() {
+        super::services::merge_services(&mut gpu);
+    }
     if gpu.model.is_none() {
         if let Some(model) = soc.and_then(|s| s.gpu.clone()) {
             gpu.vendor = cat.gpu(&model).map(|g| g.vendor.clone());
@@ -60,30 +86,23 @@ pub fn identify_gpu(sys: &Sysroot, soc: Option<&Soc>) -> GpuInfo {
         .as_deref()
         .and_then(|m| cat.gpu(m))
         .and_then(|g| g.peak_gflops);
-    gpu.gles = match sys.prop("ro.opengles.version").map(|v| v.parse::<u32>()) {
-        Some(Ok(v)) if v > 0 => ApiSupport::found(format!("{}.{}", v >> 16, v & 0xffff)),
-        Some(_) => ApiSupport::missing("ro.opengles.version is not a number"),
-        None => ApiSupport::missing(
-            "ro.opengles.version not set (not Android, or the property was not captured)",
-        ),
-    };
-    gpu.vulkan = vulkan_from_features(sys).unwrap_or_else(|| {
-        if sys.live {
-            child_check("vulkan")
-        } else {
-            ApiSupport::missing("no android.hardware.vulkan.version feature file in the snapshot; the library can only be probed on the device")
-        }
-    });
-    gpu.opencl = if sys.live {
-        child_check("opencl")
-    } else {
-        ApiSupport::missing("OpenCL can only be probed by loading the library on the device itself")
-    };
     gpu
 }
 
+/// A driver-name property, noting its source under `field`.
+fn driver_prop(
+    sys: &Sysroot,
+    sources: &mut std::collections::BTreeMap<String, String>,
+    field: &str,
+    key: &str,
+) -> Option<String> {
+    let v = sys.prop(key).filter(|v| !v.is_empty())?;
+    sources.insert(field.into(), key.into());
+    Some(v.to_string())
+}
+
 /// `Adreno630v2` -> `Adreno 630`; `Adreno (TM) 740` -> `Adreno 740`.
-fn adreno_model(raw: &str) -> Option<String> {
+pub(super) fn adreno_model(raw: &str) -> Option<String> {
     let digits: String = raw
         .strip_prefix("Adreno")?
         .trim_start_matches(|c: char| !c.is_ascii_digit())
@@ -94,7 +113,7 @@ fn adreno_model(raw: &str) -> Option<String> {
 }
 
 /// `Mali-G76 10 cores r0p1 0x7212` -> `Mali-G76 MP10`.
-fn mali_model(line: &str) -> Option<String> {
+pub(super) fn mali_model(line: &str) -> Option<String> {
     let mut words = line.split_whitespace();
     let name = words
         .next()

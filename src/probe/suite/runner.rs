@@ -207,6 +207,9 @@ pub fn run_suite(
     } else {
         0
     };
+    // Before any load, so a fuel gauge's idle baseline is the device at rest.
+    let meter = bench::Meter::detect(sys, &id);
+    report.energy = Some(meter.info());
     let baseline = identify::hottest_c(sys);
     let (margin, max_wait) = (
         suite.run.cooldown_margin_c,
@@ -280,7 +283,8 @@ pub fn run_suite(
                 let ops = w.ops();
                 let extra = opt.slowdown.extra(&family, dtype);
                 let run = || bench::stretched(extra, || w.run(pool));
-                bench::measure_case(&plan, &cpus, sys, ops, run, &mut result);
+                bench::measure_case(&plan, &cpus, sys, &meter, ops, run, &mut result);
+                families::note_inference_energy(&mut result);
             }
         }
         progress.result(&result);

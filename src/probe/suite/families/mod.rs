@@ -144,6 +144,15 @@ pub fn get(name: &str) -> Option<&'static dyn Family> {
 }
 
 /// The names of every family, in registry order.
+/// A whole network's run is one inference: give its energy per inference too.
+pub fn note_inference_energy(result: &mut crate::schema::KernelResult) {
+    if get(&result.kernel).is_some_and(|f| f.role() == Role::Model) {
+        if let Some(e) = result.energy.as_mut() {
+            e.joules_per_inference = e.joules_per_iteration;
+        }
+    }
+}
+
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|f| f.name()).collect()
 }

@@ -1,0 +1,417 @@
+//! Energy without root: the on-device power rails (ODPM) read through the power
+//! stats service before and after a measurement window, else the battery fuel gauge
+//! sampled during it. Never a figure that cannot be trusted: a charging battery, or
+//! a window too short for the gauge, gives a reason instead.
+
+use crate::probe::identify::{run_service, Sysroot};
+use crate::schema::{EnergyInfo, EnergyReading, Identity};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The power stats HAL's service, as `dumpsys` names it (Android 11 and later).
+pub const POWER_STATS_SERVICE: &str = "android.hardware.power.stats.IPowerStats/default";
+const POWER_SUPPLY: &str = "/sys/class/power_supply";
+/// The fuel gauge is sampled this often during a window.
+const GAUGE_PERIOD: Duration = Duration::from_millis(10);
+/// Fewer gauge samples than this in a window give no figure.
+const GAUGE_MIN_SAMPLES: usize = 20;
+/// A fuel-gauge window is stretched to at least this long (gauges update slowly).
+pub const GAUGE_MIN_WINDOW: Duration = Duration::from_secs(1);
+/// The idle baseline is sampled this long before the suite.
+const IDLE_WINDOW: Duration = Duration::from_secs(1);
+
+/// What this device can measure energy with, found once per run.
+pub enum Meter {
+    /// Power rails: their names, and per rail the CPU ids of the cluster it feeds.
+    Rails {
+        rails: Vec<String>,
+        cluster_cpus: Vec<Option<Vec<u32>>>,
+    },
+    Gauge(Gauge),
+    Unavailable(String),
+}
+
+/// A battery fuel gauge and how to read it.
+#[derive(Clone)]
+pub struct Gauge {
+    sys: Sysroot,
+    dir: String,
+    /// Multiply `current_now` by this for amps drawn from the battery (sign included).
+    amps_per_unit: f64,
+    /// Multiply `voltage_now` by this for volts.
+    volts_per_unit: f64,
+    convention: String,
+    idle_w: Option<f64>,
+}
+
+/// One measurement window in progress.
+pub struct Window {
+    start: Instant,
+    rails: Option<Result<Vec<(String, f64)>, String>>,
+    gauge: Option<(Arc<AtomicBool>, JoinHandle<Vec<f64>>)>,
+}
+
+impl Meter {
+    /// Find the best source on the device behind `sys` (rails, else a discharging
+    /// battery); for a gauge, measure the idle baseline.
+    pub fn detect(sys: &Sysroot, id: &Identity) -> Meter {
+        let android = sys.live && sys.has_props();
+        let dump = android
+            .then(|| run_service("dumpsys", &[POWER_STATS_SERVICE], Duration::from_secs(10)));
+        let mut meter = Meter::choose(sys, Some(id), dump);
+        if let Meter::Gauge(g) = &mut meter {
+            g.idle_w = g.average_w(IDLE_WINDOW);
+        }
+        meter
+    }
+
+    /// Whether energy will be measurable on the device behind `sys`, whose power stats
+    /// dump is `rails_dump` (None: not Android), and from which source, without
+    /// measuring anything: for `fleetscope devices`.
+    pub fn availability(sys: &Sysroot, rails_dump: Option<Result<String, String>>) -> EnergyInfo {
+        Meter::choose(sys, None, rails_dump).info()
+    }
+
+    fn choose(
+        sys: &Sysroot,
+        id: Option<&Identity>,
+        rails_dump: Option<Result<String, String>>,
+    ) -> Meter {
+        let why_not_rails = match rails_dump.map(|d| d.map(|t| parse_rails(&t))) {
+            None => "no power rails (not Android: no power stats service)".to_string(),
+            Some(Ok(rails)) if !rails.is_empty() => {
+                let names: Vec<String> = rails.into_iter().map(|(n, _)| n).collect();
+                let cluster_cpus = names
+                    .iter()
+                    .map(|n| id.and_then(|id| rail_cluster(n, id)))
+                    .collect();
+                return Meter::Rails {
+                    rails: names,
+                    cluster_cpus,
+                };
+            }
+            Some(Ok(_)) => {
+                "no power rails (the power stats service is missing or prints no energy meter)"
+                    .into()
+            }
+            Some(Err(e)) => format!("no power rails ({e})"),
+        };
+        match Gauge::find(sys) {
+            Ok(g) => Meter::Gauge(g),
+            Err(why) => Meter::Unavailable(format!("{why_not_rails}; {why}")),
+        }
+    }
+
+    /// The run's summary for the report.
+    pub fn info(&self) -> EnergyInfo {
+        match self {
+            Meter::Rails { rails, .. } => EnergyInfo {
+                source: Some("odpm".into()),
+                rails: rails.clone(),
+                ..Default::default()
+            },
+            Meter::Gauge(g) => EnergyInfo {
+                source: Some("fuel_gauge".into()),
+                convention: Some(g.convention.clone()),
+                idle_w: g.idle_w,
+                ..Default::default()
+            },
+            Meter::Unavailable(reason) => EnergyInfo {
+                reason: Some(reason.clone()),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// The shortest window this source gives a figure for.
+    pub fn min_window(&self) -> Duration {
+        match self {
+            Meter::Gauge(_) => GAUGE_MIN_WINDOW,
+            _ => Duration::ZERO,
+        }
+    }
+
+    pub fn start(&self) -> Window {
+        let mut w = Window {
+            start: Instant::now(),
+            rails: None,
+            gauge: None,
+        };
+        match self {
+            Meter::Rails { .. } => w.rails = Some(read_rails()),
+            Meter::Gauge(g) => {
+                let stop = Arc::new(AtomicBool::new(false));
+                let (g, flag) = (g.clone(), stop.clone());
+                let sampler = std::thread::spawn(move || {
+                    let mut watts = Vec::new();
+                    while !flag.load(Ordering::Relaxed) {
+                        watts.extend(g.power_w());
+                        std::thread::sleep(GAUGE_PERIOD);
+                    }
+                    watts
+                });
+                w.gauge = Some((stop, sampler));
+            }
+            Meter::Unavailable(_) => {}
+        }
+        w.start = Instant::now();
+        w
+    }
+
+    /// Close `w` after `runs` runs on `cpus`.
+    pub fn finish(&self, w: Window, runs: u64, cpus: &[u32]) -> EnergyReading {
+        let window_s = w.start.elapsed().as_secs_f64();
+        let (source, joules, rail) = match (self, w.rails, w.gauge) {
+            (Meter::Unavailable(reason), ..) => return EnergyReading::absent(reason.clone()),
+            (Meter::Rails { cluster_cpus, .. }, Some(before), _) => {
+                let (before, after) = match (before, read_rails()) {
+                    (Ok(b), Ok(a)) => (b, a),
+                    (Err(e), _) | (_, Err(e)) => return EnergyReading::absent(e),
+                };
+                let delta: Vec<(String, f64)> = after
+                    .iter()
+                    .filter_map(|(n, a)| {
+                        let b = before.iter().find(|(m, _)| m == n)?.1;
+                        Some((n.clone(), a - b))
+                    })
+                    .collect();
+                if delta.iter().any(|(_, j)| *j < 0.0) {
+                    return EnergyReading::absent(
+                        "a power rail's cumulative energy went down during the window (the meter was reset)",
+                    );
+                }
+                let rail = cpus.first().and_then(|c| {
+                    let i = cluster_cpus
+                        .iter()
+                        .position(|cc| cc.as_ref().is_some_and(|v| v.contains(c)))?;
+                    let name = self.rail_name(i)?;
+                    delta.iter().find(|(n, _)| *n == name).cloned()
+                });
+                ("odpm", delta.iter().map(|(_, j)| j).sum::<f64>(), rail)
+            }
+            (Meter::Gauge(_), _, Some((stop, sampler))) => {
+                stop.store(true, Ordering::Relaxed);
+                let watts = sampler.join().unwrap_or_default();
+                if watts.len() < GAUGE_MIN_SAMPLES {
+                    return EnergyReading::absent(format!(
+                        "the fuel gauge gave {} readings in a {window_s:.2} s window; at least {GAUGE_MIN_SAMPLES} are needed",
+                        watts.len()
+                    ));
+                }
+                let avg = watts.iter().sum::<f64>() / watts.len() as f64;
+                ("fuel_gauge", avg * window_s, None)
+            }
+            _ => return EnergyReading::absent("the energy window was not opened"),
+        };
+        let per_run = joules / runs.max(1) as f64;
+        EnergyReading {
+            source: Some(source.into()),
+            window_s: Some(window_s),
+            avg_w: Some(joules / window_s.max(1e-9)),
+            joules: Some(joules),
+            joules_per_iteration: Some(per_run),
+            rail_joules: rail.as_ref().map(|(_, j)| *j),
+            rail: rail.map(|(n, _)| n),
+            ..Default::default()
+        }
+    }
+
+    fn rail_name(&self, i: usize) -> Option<&str> {
+        match self {
+            Meter::Rails { rails, .. } => rails.get(i).map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+impl Gauge {
+    /// The battery under `/sys/class/power_supply`, unless some supply is charging it.
+    fn find(sys: &Sysroot) -> Result<Gauge, String> {
+        let supplies = sys.list(POWER_SUPPLY);
+        let mut battery = None;
+        for name in &supplies {
+            let dir = format!("{POWER_SUPPLY}/{name}");
+            let kind = sys.read_line(&format!("{dir}/type")).unwrap_or_default();
+            let online = sys.read_line(&format!("{dir}/online")).as_deref() == Some("1");
+            if kind != "Battery" && online {
+                return Err(format!(
+                    "the device is charging ({name} power is online), so the battery current does not show the workload's energy: use a phone with power rails, or run over adb over Wi-Fi with the cable out"
+                ));
+            }
+            if kind == "Battery" && battery.is_none() {
+                battery = Some(dir);
+            }
+        }
+        let Some(dir) = battery else {
+            return Err(format!(
+                "no battery under {POWER_SUPPLY}: this machine cannot report its energy"
+            ));
+        };
+        let status = sys.read_line(&format!("{dir}/status")).unwrap_or_default();
+        if matches!(status.as_str(), "Charging" | "Full") {
+            return Err(format!(
+                "the battery is {} ({dir}/status), so its current does not show the workload's energy: unplug the charger (adb over Wi-Fi) or use a phone with power rails",
+                status.to_ascii_lowercase()
+            ));
+        }
+        let current = sys.read_i64(&format!("{dir}/current_now"));
+        let voltage = sys.read_i64(&format!("{dir}/voltage_now"));
+        let (Some(current), Some(voltage)) = (current, voltage) else {
+            return Err(format!("{dir} has no readable current_now and voltage_now"));
+        };
+        if current == 0 || voltage <= 0 {
+            return Err(format!(
+                "{dir} reads current_now {current} and voltage_now {voltage}: no usable fuel gauge"
+            ));
+        }
+        // The ABI says microamps, negative while discharging; some vendors report
+        // milliamps, or discharge as positive. An awake phone draws 20 mA to 10 A, so
+        // the magnitude tells the unit; a discharging battery tells the sign.
+        let (unit, scale) = if current.abs() < 10_000 {
+            ("mA", 1e-3)
+        } else {
+            ("uA", 1e-6)
+        };
+        let (vunit, vscale) = if voltage < 100_000 {
+            ("mV", 1e-3)
+        } else {
+            ("uV", 1e-6)
+        };
+        let sign = if current < 0 { -1.0 } else { 1.0 };
+        let convention = format!(
+            "{dir}: current_now in {unit}, {} while discharging; voltage_now in {vunit}",
+            if sign < 0.0 {
+                "negative (the kernel ABI)"
+            } else {
+                "positive (vendor convention)"
+            }
+        );
+        Ok(Gauge {
+            sys: sys.clone(),
+            dir,
+            amps_per_unit: sign * scale,
+            volts_per_unit: vscale,
+            convention,
+            idle_w: None,
+        })
+    }
+
+    /// Battery power now, watts (None when a reading fails or shows charging).
+    fn power_w(&self) -> Option<f64> {
+        let i = self.sys.read_i64(&format!("{}/current_now", self.dir))? as f64;
+        let v = self.sys.read_i64(&format!("{}/voltage_now", self.dir))? as f64;
+        let w = i * self.amps_per_unit * v * self.volts_per_unit;
+        (w.is_finite() && w >= 0.0).then_some(w)
+    }
+
+    fn average_w(&self, over: Duration) -> Option<f64> {
+        let start = Instant::now();
+        let mut watts = Vec::new();
+        while start.elapsed() < over {
+            watts.extend(self.power_w());
+            std::thread::sleep(GAUGE_PERIOD);
+        }
+        (!watts.is_empty()).then(|| watts.iter().sum::<f64>() / watts.len() as f64)
+    }
+}
+
+fn read_rails() -> Result<Vec<(String, f64)>, String> {
+    let text = run_service("dumpsys", &[POWER_STATS_SERVICE], Duration::from_secs(10))?;
+    let rails = parse_rails(&text);
+    if rails.is_empty() {
+        return Err("the power stats service stopped printing its energy meter".into());
+    }
+    Ok(rails)
+}
+
+/// The energy meter section of the power stats dump (the Pixel HAL's layout:
+/// `[S4M_VDD_CPUCL0]:CPU(LITTLE)   1837443.71 mWs`, cumulative since boot), as
+/// (rail, cumulative joules). Other sections, and a HAL that prints nothing, give none.
+pub fn parse_rails(dump: &str) -> Vec<(String, f64)> {
+    let mut rails = Vec::new();
+    let mut inside = false;
+    for line in dump.lines() {
+        let l = line.trim();
+        if l.starts_with("====") {
+            inside = l.contains("energy meter") && !l.contains("End of");
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let Some(at) = words.iter().position(|w| matches!(*w, "mWs" | "uWs")) else {
+            continue;
+        };
+        let scale = if words[at] == "mWs" { 1e-3 } else { 1e-6 };
+        let (Some(value), name) = (
+            at.checked_sub(1).map(|i| words[i]),
+            &words[..at.saturating_sub(1)],
+        ) else {
+            continue;
+        };
+        // `[RAIL]:Subsystem` names the rail in brackets; older HALs print it bare.
+        let name = name.join(" ");
+        let name = match name.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((rail, _)) => rail.to_string(),
+            None => name,
+        };
+        if let Ok(v) = value.parse::<f64>() {
+            if v.is_finite() && v >= 0.0 && !name.is_empty() {
+                rails.push((name, v * scale));
+            }
+        }
+    }
+    rails
+}
+
+/// The CPU ids of the cluster a rail feeds: `..CPUCL<n>..` is cluster n; `BIG`, `MID`
+/// and `LITTLE` are the fastest, middle and slowest clusters.
+fn rail_cluster(name: &str, id: &Identity) -> Option<Vec<u32>> {
+    let upper = name.to_ascii_uppercase();
+    let clusters = &id.cpu.clusters;
+    let index = if let Some(rest) = upper.split("CPUCL").nth(1) {
+        rest.chars().next()?.to_digit(10)? as usize
+    } else {
+        let mut by_speed: Vec<usize> = (0..clusters.len()).collect();
+        by_speed.sort_by_key(|&i| clusters[i].max_khz.unwrap_or(0));
+        if upper.contains("LITTLE") {
+            *by_speed.first()?
+        } else if upper.contains("BIG") {
+            *by_speed.last()?
+        } else if upper.contains("MID") && by_speed.len() == 3 {
+            by_speed[1]
+        } else {
+            return None;
+        }
+    };
+    clusters.get(index).map(|c| c.cpus.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_energy_meter_section_only() {
+        let fixture = |name: &str| {
+            std::fs::read_to_string(format!(
+                "{}/tests/fixtures/android/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let rails = parse_rails(&fixture("power_stats_pixel.txt"));
+        assert_eq!(rails.len(), 16, "{rails:?}");
+        let cpu0 = rails.iter().find(|(n, _)| n == "S4M_VDD_CPUCL0").unwrap();
+        assert!((cpu0.1 - 1837.44371).abs() < 1e-6, "{cpu0:?}");
+        // The energy consumers section above it (`MODEM : ... mWs`) is not a rail.
+        assert!(rails.iter().all(|(n, _)| n != "MODEM"));
+        let delta = parse_rails(&fixture("power_stats_pixel_delta_first.txt"));
+        assert_eq!(delta.len(), 16);
+        assert!(parse_rails(&fixture("power_stats_missing.txt")).is_empty());
+        assert!(parse_rails("").is_empty());
+    }
+}
