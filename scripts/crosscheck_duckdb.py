@@ -196,6 +196,49 @@ def main() -> int:
         for kernel, dtype, uarch, ratio in rows:
             theirs[f"abi.v7_over_v8.{kernel}.{dtype}.{uarch}"] = ratio
 
+    # Energy: what each device could measure it with (of the devices whose report
+    # says), then from the single-thread results that carry it, the median joules per
+    # inference of whole networks and GOPS per watt of layers, by kernel, dtype, core.
+    columns = {c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE latest)").fetchall()}
+    if "energy" in columns:
+        con.execute(
+            """
+            CREATE VIEW suite_latest AS SELECT * FROM latest
+            WHERE (suite_id, suite_version, suite_sha256) IS NOT DISTINCT FROM (
+                SELECT (suite_id, suite_version, suite_sha256) FROM latest
+                GROUP BY ALL ORDER BY count(*) DESC, 1 LIMIT 1)
+            """
+        )
+        total = con.execute("SELECT count(*) FROM suite_latest WHERE energy IS NOT NULL").fetchone()[0]
+        if total:
+            theirs["energy.devices"] = float(total)
+            counts = dict(con.execute(
+                "SELECT energy, count(*) FROM suite_latest WHERE energy IS NOT NULL GROUP BY 1").fetchall())
+            for status in ("odpm", "fuel_gauge", "charging", "unavailable"):
+                theirs[f"energy.source_share.{status}"] = counts.get(status, 0) / total
+            theirs["energy.available_share"] = (counts.get("odpm", 0) + counts.get("fuel_gauge", 0)) / total
+            con.execute(
+                f"""
+                CREATE VIEW energy_results AS
+                SELECT r.* FROM read_parquet('{data}/results/*/*.parquet', hive_partitioning = false,
+                                             union_by_name = true) r
+                SEMI JOIN suite_latest USING (seq)
+                WHERE r.joules_per_iter IS NOT NULL AND r.skipped IS NULL AND r.threads = 1
+                  AND r.uarch IS NOT NULL
+                """
+            )
+            for kernel, dtype, uarch, joules in con.execute(
+                "SELECT kernel, dtype, uarch, median(joules_per_iter) FROM energy_results "
+                "WHERE kernel IN ('mobilenet_v2') GROUP BY ALL"
+            ).fetchall():
+                theirs[f"energy.j_per_inference.{kernel}.{dtype}.{uarch}"] = joules
+            for kernel, dtype, uarch, eff in con.execute(
+                "SELECT kernel, dtype, uarch, median(gops / energy_w) FROM energy_results "
+                "WHERE kernel IN ('gemm', 'gemv', 'conv3x3', 'dwconv3x3') AND gops IS NOT NULL "
+                "AND energy_w > 0 GROUP BY ALL"
+            ).fetchall():
+                theirs[f"energy.gops_per_w.{kernel}.{dtype}.{uarch}"] = eff
+
     for key in sorted(theirs):
         want = theirs[key]
         got = ours.get(key)
@@ -206,7 +249,7 @@ def main() -> int:
         print(f"{'ok  ' if agree else 'DIFF'} {key:40s} duckdb={want:.6f} stats.json={got}")
     # Anything stats.json names under these prefixes must have been recomputed too.
     for key in ours:
-        if key.startswith(("soc.top", "cpu.uarch_share.", "cpu.design_year_share.", "gpu.api_share.", "abi.")) and key not in theirs:
+        if key.startswith(("soc.top", "cpu.uarch_share.", "cpu.design_year_share.", "gpu.api_share.", "abi.", "energy.")) and key not in theirs:
             print(f"DIFF {key:40s} in stats.json but not found by DuckDB")
             bad += 1
     print(f"{len(theirs)} statistics recomputed with DuckDB {duckdb.__version__}: {bad} disagree")

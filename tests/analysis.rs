@@ -141,6 +141,60 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
         .unwrap()
         .height();
     assert_eq!(forced, 0, "a forced-ABI run stood for its device");
+    // Energy, by the calibrated field model (`[energy]` of fleet_calibration.toml): rails
+    // on Google's SoCs only; of the rest, no usable gauge on `gauge_missing` of the
+    // devices and the charger on `charging` of the runs; the fuel gauge measures the rest.
+    let e = &cal.energy;
+    let odpm = stat(&s, "energy.source_share.odpm");
+    let rest = 1.0 - odpm;
+    let unavailable = stat(&s, "energy.source_share.unavailable");
+    let charging = stat(&s, "energy.source_share.charging");
+    assert!(
+        (unavailable - rest * e.gauge_missing).abs() < 0.01,
+        "{unavailable}"
+    );
+    assert!(
+        (charging - rest * (1.0 - e.gauge_missing) * e.charging).abs() < 0.02,
+        "{charging}"
+    );
+    assert!((stat(&s, "energy.available_share") + unavailable + charging - 1.0).abs() < 1e-6);
+    // Joules per inference recover the power model: on the A53, one core's power
+    // (datasets/core_power.csv) plus the platform's, times the inference's time.
+    let p50: Vec<f64> = d
+        .per_batch(|r| {
+            r.filter(
+                col("kernel")
+                    .cast(DataType::String)
+                    .eq(lit("mobilenet_v2"))
+                    .and(col("dtype").cast(DataType::String).eq(lit("f32")))
+                    .and(col("uarch").cast(DataType::String).eq(lit("cortex-a53")))
+                    .and(col("threads").eq(lit(1i64)))
+                    .and(col("p50_us").is_not_null()),
+            )
+            .select([col("p50_us")])
+        })
+        .unwrap()
+        .column("p50_us")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    let mut sorted = p50.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median_s = sorted[sorted.len() / 2] / 1e6;
+    let watts = e.platform_w + cal.core_watts("cortex-a53", true);
+    let j = stat(&s, "energy.j_per_inference.mobilenet_v2.f32.cortex-a53");
+    assert!(
+        (j / (watts * median_s) - 1.0).abs() < 0.05,
+        "A53 MobileNetV2 f32: {j} J against {watts} W x {median_s} s"
+    );
+    // int8 is faster at the same power, so it costs less energy.
+    assert!(stat(&s, "energy.j_per_inference.mobilenet_v2.i8.cortex-a53") < j);
+    assert!(
+        stat(&s, "energy.gops_per_w.gemm.i8.cortex-a53")
+            > stat(&s, "energy.gops_per_w.gemm.f32.cortex-a53")
+    );
     // Headline numbers the issue names are all there.
     for k in [
         "gpu.ratio_ge_1x_share",
@@ -199,6 +253,9 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
         "gpu_api",
         "abi_userland",
         "priorities",
+        "energy_sources",
+        "energy_per_inference",
+        "energy_efficiency",
     ] {
         let csv = std::fs::read_to_string(out.join("tables").join(format!("{t}.csv"))).unwrap();
         assert!(csv.lines().count() > 1, "{t}.csv is empty");

@@ -21,6 +21,7 @@ impl From<CatalogError> for String {
 use std::sync::OnceLock;
 
 const TEXT: &str = include_str!("../../datasets/fleet_calibration.toml");
+const CORE_POWER: &str = include_str!("../../datasets/core_power.csv");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Calibration {
@@ -31,6 +32,32 @@ pub struct Calibration {
     pub gpu_ratio: GpuRatio,
     pub opencl: OpenCl,
     pub field: Field,
+    pub energy: Energy,
+    /// Active power of one core per core type (`datasets/core_power.csv`).
+    #[serde(skip)]
+    pub core_power: Vec<CorePower>,
+}
+
+/// What a field run can measure of its energy, and the device power model.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Energy {
+    pub odpm_soc_vendors: Vec<String>,
+    pub charging: f64,
+    pub gauge_missing: f64,
+    pub odpm_noise: f64,
+    pub gauge_noise: f64,
+    pub platform_w: f64,
+    pub fallback_in_order_w: f64,
+    pub fallback_out_of_order_w: f64,
+}
+
+/// One row of `datasets/core_power.csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CorePower {
+    pub uarch: String,
+    pub watts_per_core: f64,
+    pub at_mhz: Option<u32>,
+    pub source: String,
 }
 
 /// Ranks up to `to_rank` bring the cumulative device share to `cum_share`.
@@ -104,8 +131,15 @@ pub struct Field {
 pub fn calibration() -> Result<&'static Calibration, CatalogError> {
     static CAL: OnceLock<Result<Calibration, String>> = OnceLock::new();
     CAL.get_or_init(|| {
-        let c: Calibration =
+        let mut c: Calibration =
             toml::from_str(TEXT).map_err(|e| format!("datasets/fleet_calibration.toml: {e}"))?;
+        c.core_power = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(CORE_POWER.as_bytes())
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("datasets/core_power.csv: {e}"))?;
         c.check()?;
         Ok(c)
     })
@@ -142,6 +176,26 @@ impl Calibration {
                     .into(),
             );
         }
+        let e = &self.energy;
+        if ![e.charging, e.gauge_missing, e.odpm_noise, e.gauge_noise]
+            .iter()
+            .all(|x| (0.0..=1.0).contains(x))
+            || ![
+                e.platform_w,
+                e.fallback_in_order_w,
+                e.fallback_out_of_order_w,
+            ]
+            .iter()
+            .all(|w| *w > 0.0)
+        {
+            return Err("datasets/fleet_calibration.toml: [energy] shares and noise must lie in [0, 1] and powers be positive".into());
+        }
+        if let Some(c) = self.core_power.iter().find(|c| c.watts_per_core.is_nan() || c.watts_per_core <= 0.0) {
+            return Err(format!(
+                "datasets/core_power.csv: {} has watts_per_core {}; it must be positive",
+                c.uarch, c.watts_per_core
+            ));
+        }
         Ok(())
     }
 
@@ -163,6 +217,15 @@ impl Calibration {
             cum = s.cum_share;
         }
         w
+    }
+
+    /// Active power of one core of `uarch` (`in_order`: its pipeline, for the fallback).
+    pub fn core_watts(&self, uarch: &str, in_order: bool) -> f64 {
+        match self.core_power.iter().find(|c| c.uarch == uarch) {
+            Some(c) => c.watts_per_core,
+            None if in_order => self.energy.fallback_in_order_w,
+            None => self.energy.fallback_out_of_order_w,
+        }
     }
 
     pub fn target(&self, stat: &str) -> Option<&Target> {

@@ -6,8 +6,8 @@ use super::landscape::{core_speed, flops_per_cycle, SimSoc};
 use crate::catalog::{self, Calibration};
 use crate::probe::suite::families::{self, Model, Role};
 use crate::schema::{
-    ApiSupport, Cluster, Dtype, Issue, KernelResult, LatencyStats, Report, SuiteRef, TempReading,
-    Throttling,
+    ApiSupport, Cluster, Dtype, EnergyInfo, EnergyReading, Issue, KernelResult, LatencyStats,
+    Report, SuiteRef, TempReading, Throttling,
 };
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -288,6 +288,7 @@ impl<'a> Generator<'a> {
             kernel: Some("gemm f32".into()),
         });
         self.results(rng, soc, abi, speed, &mut r);
+        self.energy(soc, hash, &mut r);
         if rng.random::<f64>() < f.partial_report && !r.results.is_empty() {
             let keep = rng.random_range(0..r.results.len());
             r.results.truncate(keep);
@@ -351,7 +352,75 @@ impl<'a> Generator<'a> {
             kernel: Some("gemm f32".into()),
         });
         self.results(&mut rng, &soc, abi, 1.0, &mut r);
+        self.energy(&soc, key, &mut r);
         r
+    }
+
+    /// The run's energy: its source (rails on the calibrated SoC vendors; else the fuel
+    /// gauge, unless the battery has none or the phone is on the charger) and, per
+    /// measured result, the device power (the platform's plus each busy core's,
+    /// `datasets/core_power.csv`) times its time, with the source's scatter. Its own
+    /// draws come from the device hash and the report id, so no other draw moves.
+    fn energy(&self, soc: &SimSoc, hash: &str, r: &mut Report) {
+        let e = &self.cal.energy;
+        let source = if e.odpm_soc_vendors.contains(&soc.vendor) {
+            Ok("odpm")
+        } else if uniform_of(hash, b"gauge-missing") < e.gauge_missing {
+            Err("no power rails (the power stats service is missing or prints no energy meter); /sys/class/power_supply/battery has no readable current_now and voltage_now".to_string())
+        } else if uniform_of(&r.report_id, b"charging") < e.charging {
+            Err("no power rails (the power stats service is missing or prints no energy meter); the battery is charging (/sys/class/power_supply/battery/status), so its current does not show the workload's energy: unplug the charger (adb over Wi-Fi) or use a phone with power rails".to_string())
+        } else {
+            Ok("fuel_gauge")
+        };
+        r.energy = Some(match &source {
+            Ok(s) => EnergyInfo {
+                source: Some(s.to_string()),
+                ..Default::default()
+            },
+            Err(why) => EnergyInfo {
+                reason: Some(why.clone()),
+                ..Default::default()
+            },
+        });
+        let noise = match source {
+            Ok("odpm") => e.odpm_noise,
+            Ok(_) => e.gauge_noise,
+            Err(why) => {
+                for k in r.results.iter_mut().filter(|k| k.latency_us.is_some()) {
+                    k.energy = Some(EnergyReading::absent(why.clone()));
+                }
+                return;
+            }
+        };
+        let mut rng =
+            SmallRng::seed_from_u64((uniform_of(&r.report_id, b"energy") * 2f64.powi(53)) as u64);
+        let spread = Normal::new(1.0, noise).ok();
+        let source = source.unwrap_or_default();
+        for k in r.results.iter_mut() {
+            let Some(lat) = k.latency_us else { continue };
+            let cluster = k
+                .cpus
+                .first()
+                .and_then(|c| r.cpu.clusters.iter().find(|cl| cl.cpus.contains(c)));
+            let uarch = cluster.and_then(|c| c.uarch.as_deref()).unwrap_or("");
+            let in_order = catalog::catalog()
+                .uarch(uarch)
+                .is_some_and(|u| u.pipeline == "in-order");
+            let watts = (e.platform_w
+                + f64::from(k.threads) * self.cal.core_watts(uarch, in_order))
+                * spread.as_ref().map_or(1.0, |d| d.sample(&mut rng)).max(0.5);
+            let per_run = watts * lat.p50 / 1e6;
+            let runs = k.samples.unwrap_or(1) as f64;
+            k.energy = Some(EnergyReading {
+                source: Some(source.into()),
+                window_s: Some(lat.p50 * runs / 1e6),
+                avg_w: Some(watts),
+                joules: Some(per_run * runs),
+                joules_per_iteration: Some(per_run),
+                ..Default::default()
+            });
+            families::note_inference_energy(k);
+        }
     }
 
     fn results(&self, rng: &mut SmallRng, soc: &SimSoc, abi: &str, speed: f64, r: &mut Report) {

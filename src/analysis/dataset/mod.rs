@@ -11,7 +11,7 @@ pub use read::{load, load_every_report, scan_parts, Dataset, SuiteUse, SUITE_COL
 
 use super::AnalysisError;
 use crate::catalog;
-use crate::schema::{ApiSupport, Dtype, Report};
+use crate::schema::{ApiSupport, Dtype, EnergyInfo, Report};
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -104,7 +104,7 @@ table!(
     Devices {
         report_id: Str, seq: I64, device_hash: Str, started_at: Str,
         model: Str, manufacturer: Str, os: Str, os_version: Str, sdk: I64, abi: Str,
-        probe_abi: Str, memory_bytes: I64,
+        probe_abi: Str, energy: Str, memory_bytes: I64,
         soc_key: Str, soc_vendor: Str, soc_name: Str, soc_chipset: Str, soc_year: I64,
         cpu_arch: Str, clusters: I64, cores: I64,
         primary_uarch: Str, primary_design_year: I64, primary_cores: I64,
@@ -127,6 +127,7 @@ table!(
         min_us: F64, p50_us: F64, p99_us: F64, mean_us: F64, cv: F64, gops: F64,
         freq_khz: I64, temp_before_c: F64, temp_after_c: F64, skipped: Cat,
         suite_id: Cat, suite_version: Cat, suite_sha256: Cat,
+        joules_per_iter: F64, energy_w: F64,
     }
 );
 
@@ -164,6 +165,16 @@ fn roles(report: &Report) -> Vec<&'static str> {
 fn primary(report: &Report, roles: &[&str]) -> Option<usize> {
     let clusters = &report.cpu.clusters;
     (0..clusters.len()).max_by_key(|&i| (clusters[i].cpus.len(), roles[i] == "big"))
+}
+
+/// A run's energy source (`odpm`, `fuel_gauge`), or why it had none: `charging`
+/// (a battery on the charger) or `unavailable` (no rails, no usable gauge).
+pub fn energy_status(e: &EnergyInfo) -> &str {
+    match (&e.source, &e.reason) {
+        (Some(s), _) => s,
+        (None, Some(r)) if r.contains("charging") => "charging",
+        _ => "unavailable",
+    }
 }
 
 /// `version` -> loadable, a crash while loading -> broken, anything else -> absent.
@@ -371,6 +382,7 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
     d.sdk.push(rep.device.sdk.map(i64::from));
     d.abi.push(rep.device.abi.as_deref());
     d.probe_abi.push(rep.device.probe_abi.as_deref());
+    d.energy.push(rep.energy.as_ref().map(energy_status));
     d.memory_bytes
         .push(rep.device.memory_bytes.map(|b| b as i64));
     d.soc_key.push(Some(&soc_key(rep)));
@@ -458,6 +470,10 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
         r.suite_id.push(Some(&rep.suite.id));
         r.suite_version.push(Some(&rep.suite.version));
         r.suite_sha256.push(Some(&rep.suite.sha256));
+        let e = k.energy.as_ref();
+        r.joules_per_iter
+            .push(e.and_then(|e| e.joules_per_iteration));
+        r.energy_w.push(e.and_then(|e| e.avg_w));
         r.rows += 1;
     }
 }

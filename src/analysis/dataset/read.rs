@@ -141,18 +141,56 @@ impl Dataset {
         }
     }
 
+    /// Like [`Dataset::per_batch`] over the latest reports, with the late result
+    /// columns too, from the parts written since they exist; `None` when none has them.
+    pub fn per_batch_energy(
+        &self,
+        query: impl Fn(LazyFrame) -> LazyFrame,
+    ) -> PolarsResult<Option<DataFrame>> {
+        let mut out: Option<DataFrame> = None;
+        self.for_each_batch_with(&self.devices, true, query, |df| {
+            match out.as_mut() {
+                Some(acc) => {
+                    acc.vstack_mut(&df)?;
+                }
+                None => out = Some(df),
+            }
+            Ok(())
+        })?;
+        Ok(out.map(|mut df| {
+            df.rechunk_mut();
+            df
+        }))
+    }
+
     fn for_each_batch_of(
         &self,
         reports: &DataFrame,
+        query: impl Fn(LazyFrame) -> LazyFrame,
+        each: impl FnMut(DataFrame) -> PolarsResult<()>,
+    ) -> PolarsResult<()> {
+        self.for_each_batch_with(reports, false, query, each)
+    }
+
+    fn for_each_batch_with(
+        &self,
+        reports: &DataFrame,
+        late: bool,
         query: impl Fn(LazyFrame) -> LazyFrame,
         mut each: impl FnMut(DataFrame) -> PolarsResult<()>,
     ) -> PolarsResult<()> {
         let latest = reports.clone().lazy().select([col("seq")]);
         for files in &self.batches {
-            let scans = files
+            let scans: Vec<LazyFrame> = files
                 .iter()
-                .map(|f| scan_results_part(f))
-                .collect::<PolarsResult<Vec<_>>>()?;
+                .map(|f| scan_results_part(f, late))
+                .collect::<PolarsResult<Vec<_>>>()?
+                .into_iter()
+                .flatten()
+                .collect();
+            if scans.is_empty() {
+                continue;
+            }
             let results = concat(scans, UnionArgs::default())?.join(
                 latest.clone(),
                 [col("seq")],
@@ -169,10 +207,15 @@ impl Dataset {
 const ANDROID_ABIS: [&str; 5] = ["arm64-v8a", "armeabi-v7a", "armeabi", "x86_64", "x86"];
 
 /// Columns added to `devices` after its first layout: null in older parts.
-const LATE_DEVICE_COLUMNS: [&str; 1] = ["probe_abi"];
+const LATE_DEVICE_COLUMNS: [&str; 2] = ["probe_abi", "energy"];
+
+/// Columns added to `results` after its first layout. The common passes leave them
+/// out (so no pass reads a part's schema); [`Dataset::per_batch_energy`] reads them
+/// from the parts that have them.
+pub const LATE_RESULT_COLUMNS: [&str; 2] = ["joules_per_iter", "energy_w"];
 
 /// One part file, its columns in one order (sorted by name, the suite columns last,
-/// as strings, null in parts written before they existed; so are the late device
+/// as strings, null in parts written before they existed; so are each table's late
 /// columns): parts of every age stack.
 fn scan_part(f: &Path, table: &str) -> PolarsResult<LazyFrame> {
     let mut lf = LazyFrame::scan_parquet(
@@ -180,10 +223,10 @@ fn scan_part(f: &Path, table: &str) -> PolarsResult<LazyFrame> {
         ScanArgsParquet::default(),
     )?;
     let schema = lf.collect_schema()?;
-    let late: &[&str] = if table == "devices" {
-        &LATE_DEVICE_COLUMNS
+    let (late, late_type): (&[&str], DataType) = if table == "devices" {
+        (&LATE_DEVICE_COLUMNS, DataType::String)
     } else {
-        &[]
+        (&LATE_RESULT_COLUMNS, DataType::Float64)
     };
     let mut names: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
     names.retain(|n| !SUITE_COLUMNS.contains(&n.as_str()) && !late.contains(&n.as_str()));
@@ -193,7 +236,7 @@ fn scan_part(f: &Path, table: &str) -> PolarsResult<LazyFrame> {
         .into_iter()
         .map(|n| match schema.contains(&n) {
             true => col(n),
-            false => lit(NULL).cast(DataType::String).alias(n),
+            false => lit(NULL).cast(late_type.clone()).alias(n),
         })
         .collect();
     order.extend(SUITE_COLUMNS.iter().map(|c| match schema.contains(c) {
@@ -206,17 +249,24 @@ fn scan_part(f: &Path, table: &str) -> PolarsResult<LazyFrame> {
 /// One results part file with the columns the statistics read, in one order, without
 /// reading its schema: parts written before the suite columns stack with newer ones,
 /// and no query pays a metadata read per part (the suite is chosen on `devices`).
-fn scan_results_part(f: &Path) -> PolarsResult<LazyFrame> {
+fn scan_results_part(f: &Path, late: bool) -> PolarsResult<Option<LazyFrame>> {
+    let mut lf = LazyFrame::scan_parquet(
+        PlRefPath::new(f.to_string_lossy().as_ref()),
+        ScanArgsParquet::default(),
+    )?;
+    if late {
+        let schema = lf.collect_schema()?;
+        if !LATE_RESULT_COLUMNS.iter().all(|c| schema.contains(c)) {
+            return Ok(None);
+        }
+    }
     let columns: Vec<Expr> = Results::COLUMNS
         .iter()
         .filter(|c| !SUITE_COLUMNS.contains(c))
+        .filter(|c| late || !LATE_RESULT_COLUMNS.contains(c))
         .map(|c| col(*c))
         .collect();
-    Ok(LazyFrame::scan_parquet(
-        PlRefPath::new(f.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )?
-    .select(columns))
+    Ok(Some(lf.select(columns)))
 }
 
 /// `ROOT/*/*.parquet` with their sizes, sorted.
@@ -265,6 +315,7 @@ const DEVICE_COLUMNS: &[&str] = &[
     "seq",
     "abi",
     "probe_abi",
+    "energy",
     "soc_key",
     "soc_vendor",
     "soc_name",

@@ -5,6 +5,7 @@
 mod abi;
 mod clusters;
 mod cores;
+mod energy;
 mod figure;
 mod gpu;
 mod latency;
@@ -98,6 +99,7 @@ const UNITS: &[(&str, Unit)] = &[
     ("variability", variability::run),
     ("throttling", throttling::run),
     ("big vs little", clusters::run),
+    ("energy", energy::run),
     ("optimisation priorities", priorities::run),
 ];
 
