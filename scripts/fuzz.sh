@@ -27,6 +27,7 @@ if [ -d "$shared/datasets/devices" ]; then
   seed identify_fixture "$shared"/datasets/devices/*.json
 fi
 seed suite_toml probes/*.toml
+seed sysfs_text tests/fixtures/android/*.txt tests/fixtures/android/power_supply/*/battery/*
 if [ -x target/debug/fleetscope-probe ]; then
   tiny=$(mktemp -d)
   cat > "$tiny/s.toml" <<'TOML'

@@ -190,7 +190,11 @@ impl Calibration {
         {
             return Err("datasets/fleet_calibration.toml: [energy] shares and noise must lie in [0, 1] and powers be positive".into());
         }
-        if let Some(c) = self.core_power.iter().find(|c| c.watts_per_core.is_nan() || c.watts_per_core <= 0.0) {
+        if let Some(c) = self
+            .core_power
+            .iter()
+            .find(|c| c.watts_per_core.is_nan() || c.watts_per_core <= 0.0)
+        {
             return Err(format!(
                 "datasets/core_power.csv: {} has watts_per_core {}; it must be positive",
                 c.uarch, c.watts_per_core

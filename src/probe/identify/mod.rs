@@ -17,7 +17,7 @@ pub use cpuinfo::{parse_cpu_list, Midr};
 pub use device::{abi_list, set_fleet_salt, this_abi, SALT_ENV};
 pub use fixture::{fixture_from_bytes, load_fixture};
 pub use gpu::api_check_main;
-pub use services::run as run_service;
+pub use services::{parse_features, parse_gles_line, parse_vulkan_device, run as run_service};
 pub use soc::{decode as decode_soc_source, Hints as SocHints};
 pub use summary::summary;
 pub use sysroot::{parse_build_prop, parse_getprop, Sysroot};
