@@ -396,20 +396,35 @@ impl<'a> Generator<'a> {
             SmallRng::seed_from_u64((uniform_of(&r.report_id, b"energy") * 2f64.powi(53)) as u64);
         let spread = Normal::new(1.0, noise).ok();
         let source = source.unwrap_or_default();
+        // One core's power per cluster, looked up once per report.
+        let core_w: Vec<f64> = r
+            .cpu
+            .clusters
+            .iter()
+            .map(|c| {
+                let uarch = c.uarch.as_deref().unwrap_or("");
+                let in_order = catalog::catalog()
+                    .uarch(uarch)
+                    .is_some_and(|u| u.pipeline == "in-order");
+                self.cal.core_watts(uarch, in_order)
+            })
+            .collect();
         for k in r.results.iter_mut() {
             let Some(lat) = k.latency_us else { continue };
-            let cluster = k
+            let core = k
                 .cpus
                 .first()
-                .and_then(|c| r.cpu.clusters.iter().find(|cl| cl.cpus.contains(c)));
-            let uarch = cluster.and_then(|c| c.uarch.as_deref()).unwrap_or("");
-            let in_order = catalog::catalog()
-                .uarch(uarch)
-                .is_some_and(|u| u.pipeline == "in-order");
-            let watts = (e.platform_w
-                + f64::from(k.threads) * self.cal.core_watts(uarch, in_order))
-                * spread.as_ref().map_or(1.0, |d| d.sample(&mut rng)).max(0.5);
+                .and_then(|c| r.cpu.clusters.iter().position(|cl| cl.cpus.contains(c)))
+                .map_or(self.cal.energy.fallback_out_of_order_w, |i| core_w[i]);
+            // To the precision a meter gives (mW; four significant digits of joules).
+            let watts = ((e.platform_w + f64::from(k.threads) * core)
+                * spread.as_ref().map_or(1.0, |d| d.sample(&mut rng)).max(0.5)
+                * 1e3)
+                .round()
+                / 1e3;
             let per_run = watts * lat.p50 / 1e6;
+            let scale = 10f64.powi(3 - per_run.log10().floor() as i32);
+            let per_run = (per_run * scale).round() / scale;
             let runs = k.samples.unwrap_or(1) as f64;
             k.energy = Some(EnergyReading {
                 source: Some(source.into()),

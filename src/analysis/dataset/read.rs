@@ -141,26 +141,15 @@ impl Dataset {
         }
     }
 
-    /// Like [`Dataset::per_batch`] over the latest reports, with the late result
-    /// columns too, from the parts written since they exist; `None` when none has them.
-    pub fn per_batch_energy(
+    /// Like [`Dataset::for_each_batch`] over the latest reports, with the late result
+    /// columns too, from the parts written since they exist (the others are passed
+    /// over).
+    pub fn for_each_energy_batch(
         &self,
         query: impl Fn(LazyFrame) -> LazyFrame,
-    ) -> PolarsResult<Option<DataFrame>> {
-        let mut out: Option<DataFrame> = None;
-        self.for_each_batch_with(&self.devices, true, query, |df| {
-            match out.as_mut() {
-                Some(acc) => {
-                    acc.vstack_mut(&df)?;
-                }
-                None => out = Some(df),
-            }
-            Ok(())
-        })?;
-        Ok(out.map(|mut df| {
-            df.rechunk_mut();
-            df
-        }))
+        each: impl FnMut(DataFrame) -> PolarsResult<()>,
+    ) -> PolarsResult<()> {
+        self.for_each_batch_with(&self.devices, true, query, each)
     }
 
     fn for_each_batch_of(
@@ -210,7 +199,7 @@ const ANDROID_ABIS: [&str; 5] = ["arm64-v8a", "armeabi-v7a", "armeabi", "x86_64"
 const LATE_DEVICE_COLUMNS: [&str; 2] = ["probe_abi", "energy"];
 
 /// Columns added to `results` after its first layout. The common passes leave them
-/// out (so no pass reads a part's schema); [`Dataset::per_batch_energy`] reads them
+/// out (so no pass reads a part's schema); [`Dataset::for_each_energy_batch`] reads them
 /// from the parts that have them.
 pub const LATE_RESULT_COLUMNS: [&str; 2] = ["joules_per_iter", "energy_w"];
 

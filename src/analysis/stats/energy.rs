@@ -7,6 +7,7 @@ use super::figure::{top_bars, TopBars};
 use super::{f64s, pct, strs, Analysis, Dataset};
 use crate::probe::suite::families::{self, Role};
 use polars::prelude::*;
+use std::collections::BTreeMap;
 
 /// Every value of the devices table's `energy` column, in report order.
 const STATUSES: [&str; 4] = ["odpm", "fuel_gauge", "charging", "unavailable"];
@@ -15,29 +16,115 @@ pub fn run(f: &Dataset, a: &mut Analysis) -> PolarsResult<()> {
     if !availability(f, a)? {
         return Ok(());
     }
-    let Some(results) = f.per_batch_energy(|r| {
-        r.filter(
-            col("joules_per_iter")
-                .is_not_null()
-                .and(col("skipped").is_null())
-                .and(col("threads").eq(lit(1i64)))
-                .and(col("uarch").is_not_null()),
-        )
-        .select([
-            col("seq"),
-            col("kernel").cast(DataType::String),
-            col("dtype").cast(DataType::String),
-            col("uarch").cast(DataType::String),
-            col("gops"),
-            col("joules_per_iter"),
-            col("energy_w"),
-        ])
-    })?
-    else {
-        return Ok(());
-    };
-    per_inference(&results, a)?;
-    gops_per_watt(&results, a)
+    let groups = fold(f)?;
+    per_inference(&groups, a)?;
+    gops_per_watt(&groups, a)
+}
+
+/// Per (kernel, dtype, core): the devices and every value, joules per inference for
+/// the whole networks and GOPS per watt for the layers, single-thread results only.
+type Groups = BTreeMap<(String, String, String), (i64, Vec<f64>)>;
+
+/// One pass over the results that carry energy, batch by batch: polars groups each
+/// batch, and only the values (8 bytes each) are kept, so memory stays small at a
+/// million devices. A device's results live in one part file, so devices add up
+/// across batches.
+fn fold(f: &Dataset) -> PolarsResult<Groups> {
+    let models = families::names_where(|k| k.role() == Role::Model);
+    let layers = families::names_where(|k| k.role() == Role::Layer);
+    let is_model = super::kernel_in(&models);
+    let mut groups = Groups::new();
+    f.for_each_energy_batch(
+        |r| {
+            r.filter(
+                col("joules_per_iter")
+                    .is_not_null()
+                    .and(col("skipped").is_null())
+                    .and(col("threads").eq(lit(1i64)))
+                    .and(col("uarch").is_not_null())
+                    .and(
+                        is_model.clone().or(super::kernel_in(&layers)
+                            .and(col("gops").is_not_null())
+                            .and(col("energy_w").gt(lit(0.0)))),
+                    ),
+            )
+            .with_column(
+                when(is_model.clone())
+                    .then(col("joules_per_iter"))
+                    .otherwise(col("gops") / col("energy_w"))
+                    .alias("value"),
+            )
+            .group_by([col("kernel"), col("dtype"), col("uarch")])
+            .agg([
+                col("seq").n_unique().cast(DataType::Int64).alias("devices"),
+                col("value"),
+            ])
+            .select([
+                col("kernel").cast(DataType::String),
+                col("dtype").cast(DataType::String),
+                col("uarch").cast(DataType::String),
+                col("devices"),
+                col("value"),
+            ])
+        },
+        |df| {
+            let (k, d, u, n) = (
+                strs(&df, "kernel")?,
+                strs(&df, "dtype")?,
+                strs(&df, "uarch")?,
+                f64s(&df, "devices")?,
+            );
+            let values = df.column("value")?.list()?.clone();
+            for i in 0..values.len() {
+                let (Some(k), Some(d), Some(u), Some(list)) = (
+                    k[i].clone(),
+                    d[i].clone(),
+                    u[i].clone(),
+                    values.get_as_series(i),
+                ) else {
+                    continue;
+                };
+                let e = groups.entry((k, d, u)).or_default();
+                e.0 += n[i].unwrap_or(0.0) as i64;
+                e.1.extend(list.f64()?.iter().flatten());
+            }
+            Ok(())
+        },
+    )?;
+    Ok(groups)
+}
+
+/// The median, interpolated between the middle two of an even count.
+fn median(v: &mut [f64]) -> Option<f64> {
+    let n = v.len();
+    if n == 0 {
+        return None;
+    }
+    v.sort_unstable_by(f64::total_cmp);
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// The groups of one role's kernels as a table: kernel, dtype, uarch, devices, `name`.
+fn table(groups: &Groups, role: Role, name: &str) -> PolarsResult<DataFrame> {
+    let (mut k, mut d, mut u, mut n, mut m) = (vec![], vec![], vec![], vec![], vec![]);
+    for ((kernel, dtype, uarch), (devices, values)) in groups {
+        if families::get(kernel).is_none_or(|f| f.role() != role) {
+            continue;
+        }
+        let Some(med) = median(&mut values.clone()) else {
+            continue;
+        };
+        k.push(kernel.clone());
+        d.push(dtype.clone());
+        u.push(uarch.clone());
+        n.push(*devices);
+        m.push(med);
+    }
+    df!("kernel" => k, "dtype" => d, "uarch" => u, "devices" => n, name => m)
 }
 
 /// The share of devices (of those whose report says) by energy source; false when
@@ -112,17 +199,9 @@ fn availability(f: &Dataset, a: &mut Analysis) -> PolarsResult<bool> {
 
 /// Joules per inference of each whole network, by dtype and core type: the median
 /// over devices of their single-thread runs.
-fn per_inference(results: &DataFrame, a: &mut Analysis) -> PolarsResult<()> {
-    let models = families::names_where(|k| k.role() == Role::Model);
-    let df = results
-        .clone()
+fn per_inference(groups: &Groups, a: &mut Analysis) -> PolarsResult<()> {
+    let df = table(groups, Role::Model, "joules")?
         .lazy()
-        .filter(super::kernel_in(&models))
-        .group_by([col("kernel"), col("dtype"), col("uarch")])
-        .agg([
-            col("seq").n_unique().cast(DataType::Int64).alias("devices"),
-            col("joules_per_iter").median().alias("joules"),
-        ])
         .with_column((col("joules") * lit(1e3)).alias("mj_per_inference"))
         .sort_by_exprs(
             [col("devices"), col("kernel"), col("dtype"), col("uarch")],
@@ -196,22 +275,9 @@ fn per_inference(results: &DataFrame, a: &mut Analysis) -> PolarsResult<()> {
 
 /// GOPS per watt of each layer kernel, by dtype and core type: the median over
 /// devices (and shapes) of the result's GOPS over the device power during it.
-fn gops_per_watt(results: &DataFrame, a: &mut Analysis) -> PolarsResult<()> {
-    let layers = families::names_where(|k| k.role() == Role::Layer);
-    let df = results
-        .clone()
+fn gops_per_watt(groups: &Groups, a: &mut Analysis) -> PolarsResult<()> {
+    let df = table(groups, Role::Layer, "gops_per_w")?
         .lazy()
-        .filter(
-            super::kernel_in(&layers)
-                .and(col("gops").is_not_null())
-                .and(col("energy_w").gt(lit(0.0))),
-        )
-        .with_column((col("gops") / col("energy_w")).alias("gops_per_w"))
-        .group_by([col("kernel"), col("dtype"), col("uarch")])
-        .agg([
-            col("seq").n_unique().cast(DataType::Int64).alias("devices"),
-            col("gops_per_w").median(),
-        ])
         .sort_by_exprs(
             [col("gops_per_w"), col("kernel"), col("dtype"), col("uarch")],
             SortMultipleOptions::default().with_order_descending_multi([true, false, false, false]),
