@@ -1,5 +1,6 @@
 //! Energy and GPU facts without root, at the process boundary: fake phones (tests/fake-adb)
-//! with power rails, a fuel gauge in a vendor's convention, a charging battery, and the
+//! with power rails, a fuel gauge in each convention we read (the kernel ABI's negative
+//! microamps, a vendor's positive milliamps), a charging battery, and the
 //! system services' outputs in the formats Android prints them
 //! (tests/fixtures/android), driven by `fleetscope devices` and `fleetscope run` with
 //! the real aarch64 probe under qemu.
@@ -67,6 +68,13 @@ fn rails_gauge_and_charging_phones_report_energy_or_why_not() {
             json!({"idle_w": IDLE_W, "active_w": ACTIVE_W, "gauge": "positive_ma"}),
             "surfaceflinger_gles.txt",
         ),
+        // The kernel ABI's convention: negative microamps while discharging.
+        phone(
+            "GAUGEUA",
+            "galaxy-s7-us.json",
+            json!({"idle_w": IDLE_W, "active_w": ACTIVE_W, "gauge": "aosp"}),
+            "surfaceflinger_gles.txt",
+        ),
         // The kernel ABI's convention, but on the charger.
         phone(
             "CHARGING",
@@ -101,6 +109,13 @@ fn rails_gauge_and_charging_phones_report_energy_or_why_not() {
             .contains("in mA, positive (vendor convention) while discharging"),
         "{stdout}"
     );
+    assert!(
+        energy_of("GAUGEUA")["convention"]
+            .as_str()
+            .unwrap()
+            .contains("in uA, negative (the kernel ABI) while discharging"),
+        "{stdout}"
+    );
     assert!(energy_of("CHARGING")["source"].is_null(), "{stdout}");
     assert!(
         energy_of("CHARGING")["reason"]
@@ -122,7 +137,7 @@ fn rails_gauge_and_charging_phones_report_energy_or_why_not() {
     )
     .unwrap();
     // One phone at a time: each has CPU 0 to itself, as a phone has its own cores.
-    for serial in ["RAILS", "GAUGE", "CHARGING"] {
+    for serial in ["RAILS", "GAUGE", "GAUGEUA", "CHARGING"] {
         let mut args: Vec<String> = vec!["run".into(), "--device".into(), serial.into()];
         args.push("--suite".into());
         args.push(dir.join("tiny.toml").display().to_string());
@@ -138,11 +153,20 @@ fn rails_gauge_and_charging_phones_report_energy_or_why_not() {
         let path = std::fs::read_dir(dir.join("reports"))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(serial))
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("{serial}-"))
+            })
             .unwrap_or_else(|| panic!("no report for {serial}"));
         fleetscope::schema::parse_report(&std::fs::read(path).unwrap()).unwrap()
     };
-    for (serial, source) in [("RAILS", "odpm"), ("GAUGE", "fuel_gauge")] {
+    for (serial, source) in [
+        ("RAILS", "odpm"),
+        ("GAUGE", "fuel_gauge"),
+        ("GAUGEUA", "fuel_gauge"),
+    ] {
         let r = report_of(serial);
         assert_eq!(
             r.energy.as_ref().and_then(|e| e.source.as_deref()),

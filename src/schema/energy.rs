@@ -20,6 +20,10 @@ pub struct EnergyInfo {
     /// How the fuel gauge's numbers were read: its directory, units and sign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convention: Option<String>,
+    /// What reading the rails adds to a window, summed over the rails, joules: measured
+    /// before the suite as back-to-back readings, and taken off every window (ODPM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_overhead_j: Option<f64>,
     /// Device power at rest, measured before the suite (fuel gauge), watts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle_w: Option<f64>,

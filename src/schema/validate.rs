@@ -298,8 +298,10 @@ fn validate(r: &Report) -> Vec<FieldError> {
         c.opt_text(|| "energy.reason".into(), &e.reason);
         c.opt_text(|| "energy.convention".into(), &e.convention);
         c.count(|| "energy.rails".into(), e.rails.len(), MAX_ISSUES);
-        if let Some(w) = e.idle_w {
-            c.number(|| "energy.idle_w".into(), w);
+        for (name, v) in [("idle_w", e.idle_w), ("read_overhead_j", e.read_overhead_j)] {
+            if let Some(v) = v {
+                c.number(|| format!("energy.{name}"), v);
+            }
         }
     }
     for (i, res) in r.results.iter().enumerate() {

@@ -24,10 +24,13 @@ const IDLE_WINDOW: Duration = Duration::from_secs(1);
 
 /// What this device can measure energy with, found once per run.
 pub enum Meter {
-    /// Power rails: their names, and per rail the CPU ids of the cluster it feeds.
+    /// Power rails: their names, per rail the CPU ids of the cluster it feeds, and
+    /// per rail the energy a window gains from reading the rails alone (the end of the
+    /// first `dumpsys` after its reading and the start of the second before it).
     Rails {
         rails: Vec<String>,
         cluster_cpus: Vec<Option<Vec<u32>>>,
+        overhead_j: Vec<f64>,
     },
     Gauge(Gauge),
     Unavailable(String),
@@ -61,8 +64,12 @@ impl Meter {
         let dump = android
             .then(|| run_service("dumpsys", &[POWER_STATS_SERVICE], Duration::from_secs(10)));
         let mut meter = Meter::choose(sys, Some(id), dump);
-        if let Meter::Gauge(g) = &mut meter {
-            g.idle_w = g.average_w(IDLE_WINDOW);
+        match &mut meter {
+            Meter::Gauge(g) => g.idle_w = g.average_w(IDLE_WINDOW),
+            Meter::Rails {
+                rails, overhead_j, ..
+            } => *overhead_j = reading_overhead(rails),
+            Meter::Unavailable(_) => {}
         }
         meter
     }
@@ -88,6 +95,7 @@ impl Meter {
                     .map(|n| id.and_then(|id| rail_cluster(n, id)))
                     .collect();
                 return Meter::Rails {
+                    overhead_j: vec![0.0; names.len()],
                     rails: names,
                     cluster_cpus,
                 };
@@ -107,9 +115,12 @@ impl Meter {
     /// The run's summary for the report.
     pub fn info(&self) -> EnergyInfo {
         match self {
-            Meter::Rails { rails, .. } => EnergyInfo {
+            Meter::Rails {
+                rails, overhead_j, ..
+            } => EnergyInfo {
                 source: Some("odpm".into()),
                 rails: rails.clone(),
+                read_overhead_j: Some(overhead_j.iter().sum()),
                 ..Default::default()
             },
             Meter::Gauge(g) => EnergyInfo {
@@ -165,23 +176,34 @@ impl Meter {
         let window_s = w.start.elapsed().as_secs_f64();
         let (source, joules, rail) = match (self, w.rails, w.gauge) {
             (Meter::Unavailable(reason), ..) => return EnergyReading::absent(reason.clone()),
-            (Meter::Rails { cluster_cpus, .. }, Some(before), _) => {
+            (
+                Meter::Rails {
+                    rails,
+                    cluster_cpus,
+                    overhead_j,
+                },
+                Some(before),
+                _,
+            ) => {
                 let (before, after) = match (before, read_rails()) {
                     (Ok(b), Ok(a)) => (b, a),
                     (Err(e), _) | (_, Err(e)) => return EnergyReading::absent(e),
                 };
-                let delta: Vec<(String, f64)> = after
-                    .iter()
-                    .filter_map(|(n, a)| {
-                        let b = before.iter().find(|(m, _)| m == n)?.1;
-                        Some((n.clone(), a - b))
-                    })
-                    .collect();
-                if delta.iter().any(|(_, j)| *j < 0.0) {
+                let raw = rail_deltas(&before, &after);
+                if raw.iter().any(|(_, j)| *j < 0.0) {
                     return EnergyReading::absent(
                         "a power rail's cumulative energy went down during the window (the meter was reset)",
                     );
                 }
+                // Less what reading the rails adds to any window.
+                let delta: Vec<(String, f64)> = raw
+                    .into_iter()
+                    .map(|(n, j)| {
+                        let i = rails.iter().position(|r| *r == n);
+                        let extra = i.and_then(|i| overhead_j.get(i)).copied().unwrap_or(0.0);
+                        (n, (j - extra).max(0.0))
+                    })
+                    .collect();
                 let rail = cpus.first().and_then(|c| {
                     let i = cluster_cpus
                         .iter()
@@ -315,6 +337,39 @@ impl Gauge {
         }
         (!watts.is_empty()).then(|| watts.iter().sum::<f64>() / watts.len() as f64)
     }
+}
+
+/// Per rail, `after` less `before` (rails missing from either are left out).
+fn rail_deltas(before: &[(String, f64)], after: &[(String, f64)]) -> Vec<(String, f64)> {
+    after
+        .iter()
+        .filter_map(|(n, a)| {
+            let b = before.iter().find(|(m, _)| m == n)?.1;
+            Some((n.clone(), a - b))
+        })
+        .collect()
+}
+
+/// What an empty window costs per rail: the mean of two back-to-back readings'
+/// differences (0 where a reading fails).
+fn reading_overhead(rails: &[String]) -> Vec<f64> {
+    let reads: Vec<Vec<(String, f64)>> = (0..3).filter_map(|_| read_rails().ok()).collect();
+    rails
+        .iter()
+        .map(|name| {
+            let per: Vec<f64> = reads
+                .windows(2)
+                .flat_map(|w| rail_deltas(&w[0], &w[1]))
+                .filter(|(n, j)| n == name && *j >= 0.0)
+                .map(|(_, j)| j)
+                .collect();
+            if per.is_empty() {
+                0.0
+            } else {
+                per.iter().sum::<f64>() / per.len() as f64
+            }
+        })
+        .collect()
 }
 
 fn read_rails() -> Result<Vec<(String, f64)>, String> {
