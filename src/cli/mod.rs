@@ -84,8 +84,9 @@ enum Command {
     },
     /// Post realistic reports to a collector at a target rate; print throughput and latency.
     Loadgen {
+        /// A collector node; repeat for several (connections are spread over them).
         #[arg(long, default_value = "http://127.0.0.1:8787")]
-        collector: String,
+        collector: Vec<String>,
         /// File holding the ingest bearer token.
         #[arg(long)]
         token_file: PathBuf,
@@ -254,7 +255,7 @@ pub fn main() -> ExitCode {
             .map_err(String::from)
             .and_then(|t| {
                 crate::client::loadgen::run(&crate::client::loadgen::LoadgenConfig {
-                    collector,
+                    collectors: collector,
                     token: t.secret().to_string(),
                     rate,
                     duration: std::time::Duration::from_secs(duration_s),

@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 
 #[derive(Debug, Clone)]
 pub struct LoadgenConfig {
-    /// `http://HOST:PORT`
-    pub collector: String,
+    /// `http://HOST:PORT` of each node; connection i goes to node i mod n.
+    pub collectors: Vec<String>,
     pub token: String,
     pub rate: f64,
     pub duration: Duration,
@@ -270,20 +270,31 @@ async fn worker(
 /// event loop, as a client fleet's many sockets would): the generator's own CPU is
 /// what it takes from the collector on a shared machine, so it takes as little as it can.
 pub fn run(cfg: &LoadgenConfig) -> Result<String, ClientError> {
-    let addr = cfg
-        .collector
-        .strip_prefix("http://")
-        .ok_or(ClientError::Usage(
-            "--collector must be http://HOST:PORT (loadgen speaks plain HTTP)",
-        ))?
-        .trim_end_matches('/')
-        .to_string();
+    let addrs: Vec<String> = cfg
+        .collectors
+        .iter()
+        .map(|c| {
+            c.strip_prefix("http://")
+                .map(|a| a.trim_end_matches('/').to_string())
+                .ok_or(ClientError::Usage(
+                    "--collector must be http://HOST:PORT (loadgen speaks plain HTTP)",
+                ))
+        })
+        .collect::<Result<_, _>>()?;
+    if addrs.is_empty() {
+        return Err(ClientError::Usage("give at least one --collector"));
+    }
     let tpl: Arc<str> = template(cfg.report_bytes).into();
-    let head: Arc<str> = format!(
-        "POST /v1/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAuthorization: Bearer {}\r\n",
-        cfg.token
-    )
-    .into();
+    let heads: Vec<Arc<str>> = addrs
+        .iter()
+        .map(|addr| {
+            format!(
+                "POST /v1/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAuthorization: Bearer {}\r\n",
+                cfg.token
+            )
+            .into()
+        })
+        .collect();
     let connections = cfg.connections.max(1);
     let interval = Duration::from_secs_f64(connections as f64 / cfg.rate.max(0.001));
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -301,8 +312,9 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, ClientError> {
         let deadline = start + cfg.duration;
         let mut set = tokio::task::JoinSet::new();
         for w in 0..connections {
+            let node = w % addrs.len();
             let conn = Conn {
-                addr: addr.clone(),
+                addr: addrs[node].clone(),
                 stream: None,
             };
             // Stagger the workers across one interval.
@@ -310,7 +322,7 @@ pub fn run(cfg: &LoadgenConfig) -> Result<String, ClientError> {
             let seed = seed ^ (w as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             set.spawn(worker(
                 conn,
-                Arc::clone(&head),
+                Arc::clone(&heads[node]),
                 Arc::clone(&tpl),
                 first,
                 interval,

@@ -62,6 +62,11 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The advisory lock writers hold shared from drawing sequences to commit, and an
+/// export takes exclusively to find its watermark (`fleetseq` as bytes; distinct
+/// from the migrations' key).
+const SEQ_LOCK: i64 = 0x666c_6565_7473_6571;
+
 impl Store for PgStore {
     /// Set-based: one INSERT of every report (unnest, ON CONFLICT DO NOTHING), one
     /// look-up of the ids that were already there, one INSERT of every result row and
@@ -77,6 +82,11 @@ impl Store for PgStore {
             .map(|i| i.device.device_hash.as_deref())
             .collect();
         let raws: Vec<&str> = batch.iter().map(|i| i.canonical.as_str()).collect();
+        // Writers hold the sequence lock shared (never waiting for each other) from
+        // before they draw sequence numbers to their commit; an export takes it
+        // exclusively for a moment to learn a sequence below which nothing is in flight.
+        tx.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&SEQ_LOCK])
+            .map_err(err("take the sequence lock"))?;
         // Another node may insert the same id concurrently: the unique index decides.
         // Sequences follow batch order (ORDER BY the ordinality).
         let inserted = tx
@@ -145,12 +155,25 @@ impl Store for PgStore {
         .map(|r| r.get(0)))
     }
 
+    /// Reports after `since` up to a watermark: with the sequence lock held
+    /// exclusively, every writer that drew a sequence has committed or rolled back, so
+    /// no report at or below the highest stored sequence can still appear. The lock is
+    /// released at once; reports that commit later have higher sequences, so paging by
+    /// sequence never skips one (several nodes may commit out of sequence order).
     fn export(&self, since: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
         let mut c = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tx = c.transaction().map_err(err("begin"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
+            .map_err(err("take the sequence lock"))?;
+        let watermark: i64 = tx
+            .query_one("SELECT coalesce(max(seq), 0) FROM reports", &[])
+            .map_err(err("export watermark"))?
+            .get(0);
+        tx.commit().map_err(err("commit"))?;
         let rows = c
             .query(
-                "SELECT seq, raw FROM reports WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&since, &(limit as i64)],
+                "SELECT seq, raw FROM reports WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
+                &[&since, &watermark, &(limit as i64)],
             )
             .map_err(err("export"))?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
