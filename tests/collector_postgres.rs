@@ -337,7 +337,13 @@ fn several_nodes_store_once_and_the_export_never_skips() {
         })
     };
     let wait_for = |n: usize| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
         while acked.lock().unwrap().len() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} acknowledged after 3 minutes, {n} awaited",
+                acked.lock().unwrap().len()
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     };

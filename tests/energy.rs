@@ -200,6 +200,12 @@ fn rails_gauge_and_charging_phones_report_energy_or_why_not() {
                 assert_eq!(e.joules_per_inference, e.joules_per_iteration);
             }
             if serial == "RAILS" {
+                // What reading the rails costs was measured and taken off.
+                assert!(r
+                    .energy
+                    .as_ref()
+                    .and_then(|e| e.read_overhead_j)
+                    .is_some_and(|j| j > 0.0));
                 // The cluster that ran the kernel has its own rail, which took the work.
                 assert_eq!(e.rail.as_deref(), Some("S4M_VDD_CPUCL0"), "{e:?}");
                 assert!(e.rail_joules.unwrap() > 0.5 * e.joules.unwrap(), "{e:?}");

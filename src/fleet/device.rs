@@ -366,9 +366,9 @@ impl<'a> Generator<'a> {
         let source = if e.odpm_soc_vendors.contains(&soc.vendor) {
             Ok("odpm")
         } else if uniform_of(hash, b"gauge-missing") < e.gauge_missing {
-            Err("no power rails (the power stats service is missing or prints no energy meter); /sys/class/power_supply/battery has no readable current_now and voltage_now".to_string())
+            Err(("unavailable", "no power rails; /sys/class/power_supply/battery has no readable current_now and voltage_now: no usable fuel gauge (simulated)"))
         } else if uniform_of(&r.report_id, b"charging") < e.charging {
-            Err("no power rails (the power stats service is missing or prints no energy meter); the battery is charging (/sys/class/power_supply/battery/status), so its current does not show the workload's energy: unplug the charger (adb over Wi-Fi) or use a phone with power rails".to_string())
+            Err(("charging", "no power rails; the battery is charging: it is on the charger, so its current does not show the workload's energy (simulated)"))
         } else {
             Ok("fuel_gauge")
         };
@@ -377,17 +377,18 @@ impl<'a> Generator<'a> {
                 source: Some(s.to_string()),
                 ..Default::default()
             },
-            Err(why) => EnergyInfo {
-                reason: Some(why.clone()),
+            Err((status, why)) => EnergyInfo {
+                reason: Some(why.to_string()),
+                status: Some(status.to_string()),
                 ..Default::default()
             },
         });
         let noise = match source {
             Ok("odpm") => e.odpm_noise,
             Ok(_) => e.gauge_noise,
-            Err(why) => {
+            Err((_, why)) => {
                 for k in r.results.iter_mut().filter(|k| k.latency_us.is_some()) {
-                    k.energy = Some(EnergyReading::absent(why.clone()));
+                    k.energy = Some(EnergyReading::absent(why));
                 }
                 return;
             }

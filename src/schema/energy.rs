@@ -14,6 +14,10 @@ pub struct EnergyInfo {
     /// Why energy is not measured, and what to do about it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// With `reason`: `charging` (a battery on the charger shows the charger, not the
+    /// workload) or `unavailable` (no rails and no usable fuel gauge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// The power rails read (ODPM), in the order the device lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rails: Vec<String>,
@@ -49,7 +53,7 @@ pub struct EnergyReading {
     /// `joules` divided by the runs in the window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joules_per_iteration: Option<f64>,
-    /// The same for a whole network (`mobilenet_v2`, `bench model`): one run is one inference.
+    /// The same for a whole network (`mobilenet_v2`): one run is one inference.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joules_per_inference: Option<f64>,
     /// The rail of the CPU cluster that ran the kernel (ODPM), when one matches it.

@@ -79,15 +79,7 @@ impl std::error::Error for ReportError {}
 
 /// Parse `bytes` as a `fleetscope.report/1` document and validate every field.
 pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
-    if bytes.len() > MAX_REPORT_BYTES {
-        return Err(ReportError::TooLarge {
-            bytes: bytes.len(),
-            limit: MAX_REPORT_BYTES,
-        });
-    }
-    if nesting_depth(bytes) > MAX_DEPTH {
-        return Err(ReportError::TooDeep { limit: MAX_DEPTH });
-    }
+    check_frame(bytes)?;
     // One typed pass. Only when it fails do we look at `schema` alone, to tell an
     // unknown version apart from a malformed document. Checked as UTF-8 once, the
     // text parses without a UTF-8 check per string (a report has hundreds).
@@ -122,13 +114,8 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
             });
         }
     };
-    check_schema_id(&report.schema)?;
-    let errors = validate(&report);
-    if errors.is_empty() {
-        Ok(report)
-    } else {
-        Err(ReportError::Invalid(errors))
-    }
+    check_fields(&report)?;
+    Ok(report)
 }
 
 /// The checks of [`parse_report`] for a report this process encoded itself as
@@ -136,6 +123,12 @@ pub fn parse_report(bytes: &[u8]) -> Result<Report, ReportError> {
 /// probe ships no report decoder). Every number a field check passes as finite
 /// encodes as a JSON number, so the collector decodes what passes here.
 pub fn check_written(bytes: &[u8], report: &Report) -> Result<(), ReportError> {
+    check_frame(bytes)?;
+    check_fields(report)
+}
+
+/// What any report's bytes must satisfy before they are decoded: size and depth.
+fn check_frame(bytes: &[u8]) -> Result<(), ReportError> {
     if bytes.len() > MAX_REPORT_BYTES {
         return Err(ReportError::TooLarge {
             bytes: bytes.len(),
@@ -145,6 +138,11 @@ pub fn check_written(bytes: &[u8], report: &Report) -> Result<(), ReportError> {
     if nesting_depth(bytes) > MAX_DEPTH {
         return Err(ReportError::TooDeep { limit: MAX_DEPTH });
     }
+    Ok(())
+}
+
+/// The schema id and every field check.
+fn check_fields(report: &Report) -> Result<(), ReportError> {
     check_schema_id(&report.schema)?;
     let errors = validate(report);
     if errors.is_empty() {
@@ -296,6 +294,7 @@ fn validate(r: &Report) -> Vec<FieldError> {
     );
     if let Some(e) = &r.energy {
         c.opt_text(|| "energy.reason".into(), &e.reason);
+        c.opt_text(|| "energy.status".into(), &e.status);
         c.opt_text(|| "energy.convention".into(), &e.convention);
         c.count(|| "energy.rails".into(), e.rails.len(), MAX_ISSUES);
         for (name, v) in [("idle_w", e.idle_w), ("read_overhead_j", e.read_overhead_j)] {
@@ -328,6 +327,12 @@ fn validate(r: &Report) -> Vec<FieldError> {
         }
         c.count(|| at("cpus"), res.cpus.len(), MAX_CPUS);
         if res.skipped.is_some() {
+            // Whatever a skipped result carries must still encode as numbers.
+            if let Some(l) = &res.latency_us {
+                for (name, v) in [("p50", l.p50), ("mean", l.mean), ("cv", l.cv)] {
+                    c.number(|| at(&format!("latency_us.{name}")), v);
+                }
+            }
             continue;
         }
         match &res.latency_us {
@@ -421,6 +426,62 @@ fn is_rfc3339(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whatever passes the probe's own check decodes at the collector: a non-finite
+    /// number in any of the report's plain (non-optional) floats encodes as `null`,
+    /// which the collector cannot decode, so the check must refuse it.
+    #[test]
+    fn what_check_written_passes_parse_report_reads() {
+        use crate::schema::{KernelResult, LatencyStats, RunConditions, Throttling};
+        let mut base = Report::new(
+            Default::default(),
+            "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+            crate::schema::SuiteRef {
+                id: "quick".into(),
+                version: "1".into(),
+                sha256: "ab".repeat(32),
+            },
+        );
+        base.started_at = "2026-12-05T01:00:00Z".into();
+        base.finished_at = "2026-12-05T01:00:01Z".into();
+        base.device.os = "android".into();
+        let lat = LatencyStats {
+            min: 1.0,
+            p10: 1.0,
+            p50: 1.0,
+            p90: 1.0,
+            p99: 1.0,
+            max: 1.0,
+            mean: 1.0,
+            stddev: 0.0,
+            mad: 0.0,
+            cv: 0.0,
+        };
+        base.results.push(KernelResult {
+            kernel: "gemm".into(),
+            threads: 1,
+            latency_us: Some(lat),
+            ..Default::default()
+        });
+        base.thermal.throttling = Some(Throttling::default());
+        base.conditions = Some(RunConditions::default());
+        let json = serde_json::to_string(&base).unwrap();
+        check_written(json.as_bytes(), &base).unwrap();
+        parse_report(json.as_bytes()).unwrap();
+        let poison: Vec<fn(&mut Report)> = vec![
+            |r| r.results[0].latency_us.as_mut().unwrap().p50 = f64::NAN,
+            |r| r.results[0].latency_us.as_mut().unwrap().stddev = f64::INFINITY,
+            |r| r.thermal.throttling.as_mut().unwrap().burst_gops = f64::NAN,
+            |r| r.conditions.as_mut().unwrap().cooldown_waited_s = f64::NAN,
+        ];
+        for p in poison {
+            let mut r = base.clone();
+            p(&mut r);
+            let json = serde_json::to_string(&r).unwrap();
+            assert!(parse_report(json.as_bytes()).is_err());
+            assert!(check_written(json.as_bytes(), &r).is_err());
+        }
+    }
 
     #[test]
     fn schema_versions() {

@@ -170,9 +170,9 @@ fn primary(report: &Report, roles: &[&str]) -> Option<usize> {
 /// A run's energy source (`odpm`, `fuel_gauge`), or why it had none: `charging`
 /// (a battery on the charger) or `unavailable` (no rails, no usable gauge).
 pub fn energy_status(e: &EnergyInfo) -> &str {
-    match (&e.source, &e.reason) {
+    match (&e.source, e.status.as_deref()) {
         (Some(s), _) => s,
-        (None, Some(r)) if r.contains("charging") => "charging",
+        (None, Some("charging")) => "charging",
         _ => "unavailable",
     }
 }

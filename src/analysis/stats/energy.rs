@@ -259,14 +259,24 @@ fn per_inference(groups: &Groups, a: &mut Analysis) -> PolarsResult<()> {
         );
         a.chart(chart?);
     }
-    if let Some((k, u, f32_j, i8_j)) = both {
+    if let Some((k, u, f32_j, i8_j)) = both.filter(|b| b.2 > 0.0 && b.3 > 0.0) {
+        let verdict = if i8_j < f32_j {
+            format!(
+                "{} less energy: quantisation pays on the battery as well as in latency",
+                pct(1.0 - i8_j / f32_j)
+            )
+        } else {
+            format!(
+                "{} more energy: int8 costs battery on this core",
+                pct(i8_j / f32_j - 1.0)
+            )
+        };
         a.finding(
             8,
             format!(
-                "On {u}, {k} costs {:.0} mJ per inference in f32 and {:.0} mJ in int8 ({} less energy): quantisation pays on the battery as well as in latency.",
+                "On {u}, {k} costs {:.0} mJ per inference in f32 and {:.0} mJ in int8 ({verdict}).",
                 f32_j * 1e3,
                 i8_j * 1e3,
-                pct(1.0 - i8_j / f32_j)
             ),
         );
     }

@@ -3,7 +3,8 @@
 //! sampled during it. Never a figure that cannot be trusted: a charging battery, or
 //! a window too short for the gauge, gives a reason instead.
 
-use crate::probe::identify::{run_service, Sysroot};
+use super::pin_current_thread;
+use crate::probe::identify::{parse_cpu_list, run_service, Sysroot};
 use crate::schema::{EnergyInfo, EnergyReading, Identity};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,10 +16,16 @@ pub const POWER_STATS_SERVICE: &str = "android.hardware.power.stats.IPowerStats/
 const POWER_SUPPLY: &str = "/sys/class/power_supply";
 /// The fuel gauge is sampled this often during a window.
 const GAUGE_PERIOD: Duration = Duration::from_millis(10);
-/// Fewer gauge samples than this in a window give no figure.
-const GAUGE_MIN_SAMPLES: usize = 20;
-/// A fuel-gauge window is stretched to at least this long (gauges update slowly).
-pub const GAUGE_MIN_WINDOW: Duration = Duration::from_secs(1);
+/// Fewer changes of the gauge's reading than this in a window give no figure.
+const GAUGE_MIN_UPDATES: usize = 3;
+/// A fuel-gauge window is stretched to at least this long, and to five of the
+/// gauge's update intervals up to the most (gauges update slowly).
+const GAUGE_MIN_WINDOW: Duration = Duration::from_secs(1);
+const GAUGE_MAX_WINDOW: Duration = Duration::from_secs(10);
+/// A rails window is stretched until its energy (at this power or more) is 50 times
+/// the error the printed rails' 32-bit floats allow, up to the most.
+const RAILS_LOW_POWER_W: f64 = 0.5;
+const RAILS_MAX_WINDOW: Duration = Duration::from_secs(5);
 /// The idle baseline is sampled this long before the suite.
 const IDLE_WINDOW: Duration = Duration::from_secs(1);
 
@@ -31,9 +38,15 @@ pub enum Meter {
         rails: Vec<String>,
         cluster_cpus: Vec<Option<Vec<u32>>>,
         overhead_j: Vec<f64>,
+        /// The error of one window's total from the dump's float resolution, joules.
+        resolution_j: f64,
     },
     Gauge(Gauge),
-    Unavailable(String),
+    /// Why not; `charging` tells a battery on the charger from no source at all.
+    Unavailable {
+        reason: String,
+        charging: bool,
+    },
 }
 
 /// A battery fuel gauge and how to read it.
@@ -47,13 +60,18 @@ pub struct Gauge {
     volts_per_unit: f64,
     convention: String,
     idle_w: Option<f64>,
+    /// Seconds between changes of the gauge's reading, seen at rest.
+    update_s: f64,
 }
+
+/// A gauge's power readings, watts, and how many times the reading changed.
+type Samples = (Vec<f64>, usize);
 
 /// One measurement window in progress.
 pub struct Window {
     start: Instant,
     rails: Option<Result<Vec<(String, f64)>, String>>,
-    gauge: Option<(Arc<AtomicBool>, JoinHandle<Vec<f64>>)>,
+    gauge: Option<(Arc<AtomicBool>, JoinHandle<Samples>)>,
 }
 
 impl Meter {
@@ -65,11 +83,18 @@ impl Meter {
             .then(|| run_service("dumpsys", &[POWER_STATS_SERVICE], Duration::from_secs(10)));
         let mut meter = Meter::choose(sys, Some(id), dump);
         match &mut meter {
-            Meter::Gauge(g) => g.idle_w = g.average_w(IDLE_WINDOW),
+            Meter::Gauge(g) => {
+                let (watts, updates) = g.sample(IDLE_WINDOW, &Arc::new(AtomicBool::new(false)));
+                g.idle_w = mean(&watts);
+                g.update_s = IDLE_WINDOW.as_secs_f64() / updates.max(1) as f64;
+            }
             Meter::Rails {
-                rails, overhead_j, ..
-            } => *overhead_j = reading_overhead(rails),
-            Meter::Unavailable(_) => {}
+                rails,
+                overhead_j,
+                resolution_j,
+                ..
+            } => (*overhead_j, *resolution_j) = reading_overhead(rails),
+            Meter::Unavailable { .. } => {}
         }
         meter
     }
@@ -96,6 +121,7 @@ impl Meter {
                     .collect();
                 return Meter::Rails {
                     overhead_j: vec![0.0; names.len()],
+                    resolution_j: 0.0,
                     rails: names,
                     cluster_cpus,
                 };
@@ -108,7 +134,10 @@ impl Meter {
         };
         match Gauge::find(sys) {
             Ok(g) => Meter::Gauge(g),
-            Err(why) => Meter::Unavailable(format!("{why_not_rails}; {why}")),
+            Err((why, charging)) => Meter::Unavailable {
+                reason: format!("{why_not_rails}; {why}"),
+                charging,
+            },
         }
     }
 
@@ -129,43 +158,48 @@ impl Meter {
                 idle_w: g.idle_w,
                 ..Default::default()
             },
-            Meter::Unavailable(reason) => EnergyInfo {
+            Meter::Unavailable { reason, charging } => EnergyInfo {
                 reason: Some(reason.clone()),
+                status: Some(if *charging { "charging" } else { "unavailable" }.into()),
                 ..Default::default()
             },
         }
     }
 
-    /// The shortest window this source gives a figure for.
+    /// The shortest window this source gives a trustworthy figure for.
     pub fn min_window(&self) -> Duration {
         match self {
-            Meter::Gauge(_) => GAUGE_MIN_WINDOW,
-            _ => Duration::ZERO,
+            Meter::Gauge(g) => {
+                Duration::from_secs_f64(5.0 * g.update_s).clamp(GAUGE_MIN_WINDOW, GAUGE_MAX_WINDOW)
+            }
+            Meter::Rails { resolution_j, .. } => {
+                Duration::from_secs_f64(50.0 * resolution_j / RAILS_LOW_POWER_W)
+                    .min(RAILS_MAX_WINDOW)
+            }
+            Meter::Unavailable { .. } => Duration::ZERO,
         }
     }
 
-    pub fn start(&self) -> Window {
+    /// Open a window for a measurement on `busy` (the meter's own reading runs off
+    /// those CPUs).
+    pub fn start(&self, busy: &[u32]) -> Window {
         let mut w = Window {
             start: Instant::now(),
             rails: None,
             gauge: None,
         };
         match self {
-            Meter::Rails { .. } => w.rails = Some(read_rails()),
+            Meter::Rails { .. } => w.rails = Some(read_rails(busy)),
             Meter::Gauge(g) => {
                 let stop = Arc::new(AtomicBool::new(false));
-                let (g, flag) = (g.clone(), stop.clone());
+                let (g, flag, busy) = (g.clone(), stop.clone(), busy.to_vec());
                 let sampler = std::thread::spawn(move || {
-                    let mut watts = Vec::new();
-                    while !flag.load(Ordering::Relaxed) {
-                        watts.extend(g.power_w());
-                        std::thread::sleep(GAUGE_PERIOD);
-                    }
-                    watts
+                    off(&busy);
+                    g.sample(Duration::from_secs(3600), &flag)
                 });
                 w.gauge = Some((stop, sampler));
             }
-            Meter::Unavailable(_) => {}
+            Meter::Unavailable { .. } => {}
         }
         w.start = Instant::now();
         w
@@ -175,17 +209,20 @@ impl Meter {
     pub fn finish(&self, w: Window, runs: u64, cpus: &[u32]) -> EnergyReading {
         let window_s = w.start.elapsed().as_secs_f64();
         let (source, joules, rail) = match (self, w.rails, w.gauge) {
-            (Meter::Unavailable(reason), ..) => return EnergyReading::absent(reason.clone()),
+            (Meter::Unavailable { reason, .. }, ..) => {
+                return EnergyReading::absent(reason.clone())
+            }
             (
                 Meter::Rails {
                     rails,
                     cluster_cpus,
                     overhead_j,
+                    ..
                 },
                 Some(before),
                 _,
             ) => {
-                let (before, after) = match (before, read_rails()) {
+                let (before, after) = match (before, read_rails(cpus)) {
                     (Ok(b), Ok(a)) => (b, a),
                     (Err(e), _) | (_, Err(e)) => return EnergyReading::absent(e),
                 };
@@ -201,9 +238,14 @@ impl Meter {
                     .map(|(n, j)| {
                         let i = rails.iter().position(|r| *r == n);
                         let extra = i.and_then(|i| overhead_j.get(i)).copied().unwrap_or(0.0);
-                        (n, (j - extra).max(0.0))
+                        (n, j - extra)
                     })
                     .collect();
+                if delta.iter().map(|(_, j)| j).sum::<f64>() <= 0.0 {
+                    return EnergyReading::absent(
+                        "the rails' energy over the window is no more than reading them costs: the window is too short for this meter",
+                    );
+                }
                 let rail = cpus.first().and_then(|c| {
                     let i = cluster_cpus
                         .iter()
@@ -215,15 +257,13 @@ impl Meter {
             }
             (Meter::Gauge(_), _, Some((stop, sampler))) => {
                 stop.store(true, Ordering::Relaxed);
-                let watts = sampler.join().unwrap_or_default();
-                if watts.len() < GAUGE_MIN_SAMPLES {
+                let (watts, updates) = sampler.join().unwrap_or_default();
+                if updates < GAUGE_MIN_UPDATES {
                     return EnergyReading::absent(format!(
-                        "the fuel gauge gave {} readings in a {window_s:.2} s window; at least {GAUGE_MIN_SAMPLES} are needed",
-                        watts.len()
+                        "the fuel gauge's reading changed {updates} times in the {window_s:.2} s window; a figure needs at least {GAUGE_MIN_UPDATES}"
                     ));
                 }
-                let avg = watts.iter().sum::<f64>() / watts.len() as f64;
-                ("fuel_gauge", avg * window_s, None)
+                ("fuel_gauge", mean(&watts).unwrap_or(0.0) * window_s, None)
             }
             _ => return EnergyReading::absent("the energy window was not opened"),
         };
@@ -250,48 +290,54 @@ impl Meter {
 
 impl Gauge {
     /// The battery under `/sys/class/power_supply`, unless some supply is charging it.
-    fn find(sys: &Sysroot) -> Result<Gauge, String> {
+    fn find(sys: &Sysroot) -> Result<Gauge, (String, bool)> {
         let supplies = sys.list(POWER_SUPPLY);
         let mut battery = None;
         for name in &supplies {
             let dir = format!("{POWER_SUPPLY}/{name}");
             let kind = sys.read_line(&format!("{dir}/type")).unwrap_or_default();
-            let online = sys.read_line(&format!("{dir}/online")).as_deref() == Some("1");
+            // 1 online, 2 a programmable (PPS) charger; vendors also write cable types.
+            let online = sys
+                .read_line(&format!("{dir}/online"))
+                .is_some_and(|v| v != "0");
             if kind != "Battery" && online {
-                return Err(format!(
+                return Err((format!(
                     "the device is charging ({name} power is online), so the battery current does not show the workload's energy: use a phone with power rails, or run over adb over Wi-Fi with the cable out"
-                ));
+                ), true));
             }
             if kind == "Battery" && battery.is_none() {
                 battery = Some(dir);
             }
         }
         let Some(dir) = battery else {
-            return Err(format!(
-                "no battery under {POWER_SUPPLY}: this machine cannot report its energy"
+            return Err((
+                format!("no battery under {POWER_SUPPLY}: this machine cannot report its energy"),
+                false,
             ));
         };
         let status = sys.read_line(&format!("{dir}/status")).unwrap_or_default();
-        if matches!(status.as_str(), "Charging" | "Full") {
-            return Err(format!(
-                "the battery is {} ({dir}/status), so its current does not show the workload's energy: unplug the charger (adb over Wi-Fi) or use a phone with power rails",
+        // `Not charging`: on the charger, held back by a charge limit.
+        if matches!(status.as_str(), "Charging" | "Full" | "Not charging") {
+            return Err((format!(
+                "the battery is {} ({dir}/status): it is on the charger, so its current does not show the workload's energy: unplug the charger (adb over Wi-Fi) or use a phone with power rails",
                 status.to_ascii_lowercase()
-            ));
+            ), true));
         }
         let current = sys.read_i64(&format!("{dir}/current_now"));
         let voltage = sys.read_i64(&format!("{dir}/voltage_now"));
+        let unusable = |why: String| Err((format!("{why}: no usable fuel gauge"), false));
         let (Some(current), Some(voltage)) = (current, voltage) else {
-            return Err(format!("{dir} has no readable current_now and voltage_now"));
+            return unusable(format!("{dir} has no readable current_now and voltage_now"));
         };
         if current == 0 || voltage <= 0 {
-            return Err(format!(
-                "{dir} reads current_now {current} and voltage_now {voltage}: no usable fuel gauge"
+            return unusable(format!(
+                "{dir} reads current_now {current} and voltage_now {voltage}"
             ));
         }
         // The ABI says microamps, negative while discharging; some vendors report
         // milliamps, or discharge as positive. An awake phone draws 20 mA to 10 A, so
         // the magnitude tells the unit; a discharging battery tells the sign.
-        let (unit, scale) = if current.abs() < 10_000 {
+        let (unit, scale) = if current.unsigned_abs() < 20_000 {
             ("mA", 1e-3)
         } else {
             ("uA", 1e-6)
@@ -301,6 +347,12 @@ impl Gauge {
         } else {
             ("uV", 1e-6)
         };
+        // A phone battery sits between 2.5 and 5 V.
+        if !(2.5..=5.0).contains(&(voltage as f64 * vscale)) {
+            return unusable(format!(
+                "{dir}/voltage_now reads {voltage}, neither millivolts nor microvolts of a phone battery"
+            ));
+        }
         let sign = if current < 0 { -1.0 } else { 1.0 };
         let convention = format!(
             "{dir}: current_now in {unit}, {} while discharging; voltage_now in {vunit}",
@@ -317,6 +369,7 @@ impl Gauge {
             volts_per_unit: vscale,
             convention,
             idle_w: None,
+            update_s: 1.0,
         })
     }
 
@@ -328,15 +381,38 @@ impl Gauge {
         (w.is_finite() && w >= 0.0).then_some(w)
     }
 
-    fn average_w(&self, over: Duration) -> Option<f64> {
+    /// Power readings every `GAUGE_PERIOD` for at most `over`, or until `stop`; and
+    /// how many times the reading changed (the gauge's own updates).
+    fn sample(&self, over: Duration, stop: &AtomicBool) -> Samples {
         let start = Instant::now();
-        let mut watts = Vec::new();
-        while start.elapsed() < over {
-            watts.extend(self.power_w());
+        let (mut watts, mut updates) = (Vec::new(), 0);
+        while start.elapsed() < over && !stop.load(Ordering::Relaxed) {
+            if let Some(w) = self.power_w() {
+                updates += usize::from(watts.last().is_some_and(|l| *l != w));
+                watts.push(w);
+            }
             std::thread::sleep(GAUGE_PERIOD);
         }
-        (!watts.is_empty()).then(|| watts.iter().sum::<f64>() / watts.len() as f64)
+        (watts, updates)
     }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Keep this thread, and what it starts, off the CPUs being measured: a thread or
+/// child process inherits its creator's CPU set, and the benchmark's thread is pinned.
+fn off(busy: &[u32]) {
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .map(|t| parse_cpu_list(&t))
+        .unwrap_or_default();
+    let others: Vec<u32> = online
+        .iter()
+        .copied()
+        .filter(|c| !busy.contains(c))
+        .collect();
+    let _ = pin_current_thread(if others.is_empty() { &online } else { &others });
 }
 
 /// Per rail, `after` less `before` (rails missing from either are left out).
@@ -350,11 +426,24 @@ fn rail_deltas(before: &[(String, f64)], after: &[(String, f64)]) -> Vec<(String
         .collect()
 }
 
-/// What an empty window costs per rail: the mean of two back-to-back readings'
-/// differences (0 where a reading fails).
-fn reading_overhead(rails: &[String]) -> Vec<f64> {
-    let reads: Vec<Vec<(String, f64)>> = (0..3).filter_map(|_| read_rails().ok()).collect();
-    rails
+/// What an empty window costs per rail (the mean of two back-to-back readings'
+/// differences, 0 where a reading fails), and the error of a window's total from the
+/// dump's resolution: the values are printed from 32-bit floats of microwatt-seconds,
+/// so each reading of a rail is off by up to half a float step.
+fn reading_overhead(rails: &[String]) -> (Vec<f64>, f64) {
+    let reads: Vec<Vec<(String, f64)>> = (0..3).filter_map(|_| read_rails(&[]).ok()).collect();
+    let resolution_j = reads.last().map_or(0.0, |r| {
+        let steps: f64 = r
+            .iter()
+            .map(|(_, j)| {
+                let uws = (j * 1e6) as f32;
+                let step_j = (f32::from_bits(uws.to_bits() + 1) - uws) as f64 / 1e6;
+                step_j * step_j / 12.0 * 2.0 // two readings, uniform rounding error
+            })
+            .sum();
+        steps.sqrt()
+    });
+    let overhead = rails
         .iter()
         .map(|name| {
             let per: Vec<f64> = reads
@@ -363,17 +452,22 @@ fn reading_overhead(rails: &[String]) -> Vec<f64> {
                 .filter(|(n, j)| n == name && *j >= 0.0)
                 .map(|(_, j)| j)
                 .collect();
-            if per.is_empty() {
-                0.0
-            } else {
-                per.iter().sum::<f64>() / per.len() as f64
-            }
+            mean(&per).unwrap_or(0.0)
         })
-        .collect()
+        .collect();
+    (overhead, resolution_j)
 }
 
-fn read_rails() -> Result<Vec<(String, f64)>, String> {
-    let text = run_service("dumpsys", &[POWER_STATS_SERVICE], Duration::from_secs(10))?;
+/// The rails now, read by `dumpsys` started from a thread off the `busy` CPUs.
+fn read_rails(busy: &[u32]) -> Result<Vec<(String, f64)>, String> {
+    let text = std::thread::scope(|s| {
+        s.spawn(|| {
+            off(busy);
+            run_service("dumpsys", &[POWER_STATS_SERVICE], Duration::from_secs(10))
+        })
+        .join()
+        .unwrap_or_else(|_| Err("reading the rails failed".into()))
+    })?;
     let rails = parse_rails(&text);
     if rails.is_empty() {
         return Err("the power stats service stopped printing its energy meter".into());

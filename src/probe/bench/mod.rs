@@ -38,7 +38,7 @@ pub fn measure_case(
         ..*plan
     };
     let (t0, f0) = (identify::hottest_c(sys), cur_freq_khz(cpus));
-    let window = meter.start();
+    let window = meter.start(cpus);
     let samples = measure(&plan, run);
     let runs = (plan.warmup + samples.len()) as u64;
     result.energy = Some(meter.finish(window, runs, cpus));

@@ -65,8 +65,22 @@ pub fn identify_gpu(sys: &Sysroot, soc: Option<&Soc>) -> GpuInfo {
     if sys.live && sys.has_props() {
         super::services::merge_services(&mut gpu);
     }
+    // The renderer names the GPU; the SoC catalog, where it agrees, also its core
+    // count (`Mali-G78` -> `Mali-G78 MP20`), and so its peak.
+    let catalogued = soc.and_then(|s| s.gpu.clone());
+    if let (Some(model), Some(cat)) = (gpu.model.clone(), catalogued.as_ref()) {
+        if gpu.sources.contains_key("model") && *cat != model && cat.starts_with(&model) {
+            let src = format!(
+                "soc catalog {}, agreeing with the GLES renderer",
+                soc.map(|s| s.chipset.as_str()).unwrap_or("")
+            );
+            gpu.model = Some(cat.clone());
+            gpu.source = Some(src.clone());
+            gpu.sources.insert("model".into(), src);
+        }
+    }
     if gpu.model.is_none() {
-        if let Some(model) = soc.and_then(|s| s.gpu.clone()) {
+        if let Some(model) = catalogued {
             gpu.vendor = cat.gpu(&model).map(|g| g.vendor.clone());
             gpu.model = Some(model);
             gpu.source = Some(format!(

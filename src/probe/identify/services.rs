@@ -107,7 +107,15 @@ pub fn model_from_renderer(renderer: &str) -> Option<String> {
     if first.starts_with("Mali-") || first.starts_with("Immortalis-") {
         return Some(first.to_string());
     }
-    if r.starts_with("PowerVR") || r.starts_with("Xclipse") || r.starts_with("Maleoon") {
+    if r.starts_with("PowerVR") {
+        // `PowerVR Rogue GE8320` -> `PowerVR GE8320`, as the GPU catalog names it.
+        let words: Vec<&str> = r
+            .split_whitespace()
+            .filter(|w| !matches!(*w, "Rogue" | "D-Series" | "B-Series" | "C-Series"))
+            .collect();
+        return Some(words.join(" "));
+    }
+    if r.starts_with("Xclipse") || r.starts_with("Maleoon") {
         return Some(r.to_string());
     }
     None
@@ -131,7 +139,13 @@ pub fn merge_services(gpu: &mut GpuInfo) {
                     }
                 }
                 if gpu.vendor.is_none() {
-                    gpu.vendor = Some(vendor.clone());
+                    // As the GPU catalog spells vendors.
+                    let vendor = match vendor.as_str() {
+                        v if v.starts_with("Imagination") => "Imagination".to_string(),
+                        v if v.eq_ignore_ascii_case("arm") => "ARM".to_string(),
+                        v => v.to_string(),
+                    };
+                    gpu.vendor = Some(vendor);
                     from(gpu, "vendor", src);
                 }
                 gpu.renderer = Some(renderer);
@@ -223,6 +237,10 @@ mod tests {
         assert_eq!(model_from_renderer(&r).as_deref(), Some("Adreno 740"));
         assert_eq!(model_from_renderer("Mali-G78").as_deref(), Some("Mali-G78"));
         assert_eq!(model_from_renderer("llvmpipe (LLVM 15)"), None);
+        assert_eq!(
+            model_from_renderer("PowerVR Rogue GE8320").as_deref(),
+            Some("PowerVR GE8320")
+        );
         assert_eq!(parse_gles_line("GLES: , ,"), None);
         assert_eq!(parse_gles_line("nothing"), None);
         // The render engine's section header is not the GLES line.

@@ -159,12 +159,18 @@ impl Store for PgStore {
     /// exclusively, every writer that drew a sequence has committed or rolled back, so
     /// no report at or below the highest stored sequence can still appear. The lock is
     /// released at once; reports that commit later have higher sequences, so paging by
-    /// sequence never skips one (several nodes may commit out of sequence order).
+    /// sequence never skips one (several nodes may commit out of sequence order). This
+    /// needs the sequence to hand out numbers in call order (`CACHE 1`, BIGSERIAL's
+    /// default): cached sequences give each session its own block.
     fn export(&self, since: i64, limit: usize) -> Result<Vec<(i64, String)>, StoreError> {
         let mut c = self.reader.lock().unwrap_or_else(|e| e.into_inner());
         let mut tx = c.transaction().map_err(err("begin"))?;
+        // A writer stuck in its transaction must not stall the export, nor every other
+        // writer queued behind the export's request: give up and let the client retry.
+        tx.batch_execute("SET LOCAL lock_timeout = '5s'")
+            .map_err(err("set the lock timeout"))?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
-            .map_err(err("take the sequence lock"))?;
+            .map_err(err("take the sequence lock (a writer held it over 5 s)"))?;
         let watermark: i64 = tx
             .query_one("SELECT coalesce(max(seq), 0) FROM reports", &[])
             .map_err(err("export watermark"))?

@@ -143,7 +143,6 @@ pub fn get(name: &str) -> Option<&'static dyn Family> {
     REGISTRY.iter().copied().find(|f| f.name() == name)
 }
 
-/// The names of every family, in registry order.
 /// A whole network's run is one inference: give its energy per inference too.
 pub fn note_inference_energy(result: &mut crate::schema::KernelResult) {
     if get(&result.kernel).is_some_and(|f| f.role() == Role::Model) {
@@ -153,6 +152,7 @@ pub fn note_inference_energy(result: &mut crate::schema::KernelResult) {
     }
 }
 
+/// The names of every family, in registry order.
 pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|f| f.name()).collect()
 }
