@@ -326,13 +326,25 @@ fn validate(r: &Report) -> Vec<FieldError> {
             c.fail(at("kernel"), "must not be empty");
         }
         c.count(|| at("cpus"), res.cpus.len(), MAX_CPUS);
-        if res.skipped.is_some() {
-            // Whatever a skipped result carries must still encode as numbers.
-            if let Some(l) = &res.latency_us {
-                for (name, v) in [("p50", l.p50), ("mean", l.mean), ("cv", l.cv)] {
-                    c.number(|| at(&format!("latency_us.{name}")), v);
-                }
+        // Whatever latency a result carries, skipped or not, must encode as numbers.
+        if let Some(l) = &res.latency_us {
+            let fields = [
+                ("min", l.min),
+                ("p10", l.p10),
+                ("p50", l.p50),
+                ("p90", l.p90),
+                ("p99", l.p99),
+                ("max", l.max),
+                ("mean", l.mean),
+                ("stddev", l.stddev),
+                ("mad", l.mad),
+                ("cv", l.cv),
+            ];
+            for (name, v) in fields {
+                c.number(|| at(&format!("latency_us.{name}")), v);
             }
+        }
+        if res.skipped.is_some() {
             continue;
         }
         match &res.latency_us {
@@ -341,21 +353,6 @@ fn validate(r: &Report) -> Vec<FieldError> {
                 "a measured result needs latency_us (or `skipped` with a reason)",
             ),
             Some(l) => {
-                let fields = [
-                    ("min", l.min),
-                    ("p10", l.p10),
-                    ("p50", l.p50),
-                    ("p90", l.p90),
-                    ("p99", l.p99),
-                    ("max", l.max),
-                    ("mean", l.mean),
-                    ("stddev", l.stddev),
-                    ("mad", l.mad),
-                    ("cv", l.cv),
-                ];
-                for (name, v) in fields {
-                    c.number(|| at(&format!("latency_us.{name}")), v);
-                }
                 let ordered = [l.min, l.p10, l.p50, l.p90, l.p99, l.max];
                 if ordered.windows(2).any(|w| w[0] > w[1]) {
                     c.fail(

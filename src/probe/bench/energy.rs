@@ -84,7 +84,7 @@ impl Meter {
         let mut meter = Meter::choose(sys, Some(id), dump);
         match &mut meter {
             Meter::Gauge(g) => {
-                let (watts, updates) = g.sample(IDLE_WINDOW, &Arc::new(AtomicBool::new(false)));
+                let (watts, updates) = g.sample(IDLE_WINDOW, &AtomicBool::new(false));
                 g.idle_w = mean(&watts);
                 g.update_s = IDLE_WINDOW.as_secs_f64() / updates.max(1) as f64;
             }
@@ -241,7 +241,8 @@ impl Meter {
                         (n, j - extra)
                     })
                     .collect();
-                if delta.iter().map(|(_, j)| j).sum::<f64>() <= 0.0 {
+                let total: f64 = delta.iter().map(|(_, j)| j).sum();
+                if total <= 0.0 {
                     return EnergyReading::absent(
                         "the rails' energy over the window is no more than reading them costs: the window is too short for this meter",
                     );
@@ -250,10 +251,9 @@ impl Meter {
                     let i = cluster_cpus
                         .iter()
                         .position(|cc| cc.as_ref().is_some_and(|v| v.contains(c)))?;
-                    let name = self.rail_name(i)?;
-                    delta.iter().find(|(n, _)| *n == name).cloned()
+                    delta.iter().find(|(n, _)| *n == rails[i]).cloned()
                 });
-                ("odpm", delta.iter().map(|(_, j)| j).sum::<f64>(), rail)
+                ("odpm", total, rail)
             }
             (Meter::Gauge(_), _, Some((stop, sampler))) => {
                 stop.store(true, Ordering::Relaxed);
@@ -277,13 +277,6 @@ impl Meter {
             rail_joules: rail.as_ref().map(|(_, j)| *j),
             rail: rail.map(|(n, _)| n),
             ..Default::default()
-        }
-    }
-
-    fn rail_name(&self, i: usize) -> Option<&str> {
-        match self {
-            Meter::Rails { rails, .. } => rails.get(i).map(String::as_str),
-            _ => None,
         }
     }
 }

@@ -121,6 +121,19 @@ pub fn model_from_renderer(renderer: &str) -> Option<String> {
     None
 }
 
+/// The compositor's renderer string, and the GPU it names where nothing named it yet.
+fn take_renderer(gpu: &mut GpuInfo, renderer: String, src: &str) {
+    if gpu.model.is_none() {
+        if let Some(model) = model_from_renderer(&renderer) {
+            gpu.model = Some(model);
+            gpu.source = Some(src.into());
+            gpu.sources.insert("model".into(), src.into());
+        }
+    }
+    gpu.renderer = Some(renderer);
+    gpu.sources.insert("renderer".into(), src.into());
+}
+
 /// Ask the phone's services and merge their answers into `gpu`, with each field's source.
 pub fn merge_services(gpu: &mut GpuInfo) {
     let timeout = Duration::from_secs(15);
@@ -131,13 +144,7 @@ pub fn merge_services(gpu: &mut GpuInfo) {
         Ok(dump) => match parse_gles_line(&dump) {
             Some((vendor, renderer, version)) => {
                 let src = "dumpsys SurfaceFlinger (GLES line)";
-                if gpu.model.is_none() {
-                    if let Some(model) = model_from_renderer(&renderer) {
-                        gpu.model = Some(model);
-                        gpu.source = Some(src.into());
-                        from(gpu, "model", src);
-                    }
-                }
+                take_renderer(gpu, renderer, src);
                 if gpu.vendor.is_none() {
                     // As the GPU catalog spells vendors.
                     let vendor = match vendor.as_str() {
@@ -148,8 +155,6 @@ pub fn merge_services(gpu: &mut GpuInfo) {
                     gpu.vendor = Some(vendor);
                     from(gpu, "vendor", src);
                 }
-                gpu.renderer = Some(renderer);
-                from(gpu, "renderer", src);
                 // `OpenGL ES 3.2 V@0615.65 ...`: the version the driver gives contexts.
                 if let Some(v) = version
                     .strip_prefix("OpenGL ES ")
@@ -163,16 +168,7 @@ pub fn merge_services(gpu: &mut GpuInfo) {
             }
             None => match parse_vulkan_device(&dump) {
                 Some(name) => {
-                    let src = "dumpsys SurfaceFlinger (Vulkan device name)";
-                    if gpu.model.is_none() {
-                        if let Some(model) = model_from_renderer(&name) {
-                            gpu.model = Some(model);
-                            gpu.source = Some(src.into());
-                            from(gpu, "model", src);
-                        }
-                    }
-                    gpu.renderer = Some(name);
-                    from(gpu, "renderer", src);
+                    take_renderer(gpu, name, "dumpsys SurfaceFlinger (Vulkan device name)")
                 }
                 None => gpu.service_notes.push(
                     "dumpsys SurfaceFlinger printed neither a `GLES:` line nor a Vulkan device name"
