@@ -44,6 +44,34 @@ fn rows(dir: &Path, table: &str) -> usize {
         .unwrap() as usize
 }
 
+/// Every `*.parquet` of a dataset, sorted.
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for table in ["devices", "results"] {
+        for date in std::fs::read_dir(dir.join(table)).unwrap() {
+            for f in std::fs::read_dir(date.unwrap().path()).unwrap() {
+                let f = f.unwrap().path();
+                if f.extension().is_some_and(|x| x == "parquet") {
+                    files.push(f);
+                }
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn assert_one_file_per_partition(dir: &Path) {
+    let files = parquet_files(dir);
+    let mut partitions: Vec<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    partitions.dedup();
+    assert_eq!(
+        files.len(),
+        partitions.len(),
+        "not one file per partition: {files:#?}"
+    );
+}
+
 /// PNG width and height from its IHDR chunk.
 fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
@@ -65,6 +93,8 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
         "--out",
         data.to_str().unwrap(),
     ]);
+    // Two workers wrote a part per date at each flush; simulate merges them.
+    assert_one_file_per_partition(&data);
     let text = ok(&[
         "report",
         "--data",
@@ -314,8 +344,40 @@ fn collector_to_report(backend: &Backend, name: &str) {
         "each report exported exactly once"
     );
     assert!(rows(&data, "results") > results_after_first);
+    assert_one_file_per_partition(&data);
     let text = ok(&["export", "--db", &c.db, "--out", data.to_str().unwrap()]);
     assert!(text.contains("exported 0 reports"), "{text}");
+
+    // --no-compact leaves a run's parts beside the merged files; the next run merges
+    // them. A run stopped after writing a merged file and before removing its inputs
+    // doubles nothing: readers pass over the files a merged one covers, and the next
+    // run removes them.
+    post("60", "13");
+    let total = c.stored();
+    let data_s = data.to_str().unwrap();
+    ok(&["export", "--db", &c.db, "--out", data_s, "--no-compact"]);
+    let inputs: Vec<(PathBuf, Vec<u8>)> = parquet_files(&data)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(&f).unwrap()))
+        .collect();
+    assert!(inputs.len() > 4, "--no-compact merged the new parts");
+    assert_eq!(rows(&data, "devices"), total);
+    let text = ok(&["export", "--db", &c.db, "--out", data_s]);
+    assert!(text.contains("exported 0 reports"), "{text}");
+    assert_one_file_per_partition(&data);
+    let results = rows(&data, "results");
+    for (f, bytes) in &inputs {
+        std::fs::write(f, bytes).unwrap();
+    }
+    assert_eq!(rows(&data, "devices"), total, "superseded parts were read");
+    assert_eq!(
+        rows(&data, "results"),
+        results,
+        "superseded parts were read"
+    );
+    ok(&["export", "--db", &c.db, "--out", data_s]);
+    assert_one_file_per_partition(&data);
+    assert_eq!(rows(&data, "devices"), total);
 
     // The same directory cannot take another store's reports.
     let other = format!("sqlite://{}", dir.join("other.db").display());
@@ -324,7 +386,7 @@ fn collector_to_report(backend: &Backend, name: &str) {
     assert!(err.contains("use another --out"), "{err}");
     assert_eq!(rows(&data, "devices"), total);
 
-    // The report counts devices, not reports: 550 simulated devices.
+    // The report counts devices, not reports: 610 simulated devices.
     ok(&[
         "report",
         "--data",
@@ -332,11 +394,11 @@ fn collector_to_report(backend: &Backend, name: &str) {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(stats(&out)["devices"].as_u64(), Some(550));
+    assert_eq!(stats(&out)["devices"].as_u64(), Some(610));
     // --db exports into OUT/data and reports in one step.
     let out2 = dir.join("report2");
     ok(&["report", "--db", &c.db, "--out", out2.to_str().unwrap()]);
-    assert_eq!(stats(&out2)["devices"].as_u64(), Some(550));
+    assert_eq!(stats(&out2)["devices"].as_u64(), Some(610));
     assert_eq!(rows(&out2.join("data"), "devices"), total);
     let _ = std::fs::remove_dir_all(&dir);
 }

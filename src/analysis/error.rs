@@ -1,6 +1,6 @@
 //! What can go wrong reading or writing a dataset and computing the statistics.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -36,6 +36,18 @@ pub enum AnalysisError {
         from: String,
         source: crate::collector::store::StoreError,
     },
+}
+
+impl AnalysisError {
+    /// An I/O failure on `path`, for `map_err`.
+    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        move |source| AnalysisError::Io {
+            action,
+            path,
+            source,
+        }
+    }
 }
 
 /// For rooms whose errors are still text.

@@ -3,7 +3,7 @@
 //! it came from; a new run appends only newer reports. Parts left by an interrupted
 //! run (sequence above the recorded one) are removed before writing again.
 
-use super::dataset::DatasetWriter;
+use super::dataset::{self, Compaction, DatasetWriter, PartName};
 use super::AnalysisError;
 use crate::collector::store;
 use crate::schema::parse_report;
@@ -29,13 +29,19 @@ pub struct ExportSummary {
     pub problems: Vec<String>,
     pub from_seq: i64,
     pub to_seq: i64,
+    /// Part files written.
     pub files: u64,
+    /// What compacting the dataset afterwards did, when asked.
+    pub compaction: Option<Compaction>,
 }
 
-/// Export every report of `db_url` above the last exported sequence into `out`.
+/// Export every report of `db_url` above the last exported sequence into `out`; with
+/// `compact`, then merge each date partition into one file (after the new sequence is
+/// recorded, so a merged file never holds a report a later run would write again).
 pub fn export(
     db_url: &str,
     out: &Path,
+    compact: bool,
     progress: &dyn Fn(u64),
 ) -> Result<ExportSummary, AnalysisError> {
     let source = crate::util::redact_url(db_url);
@@ -43,7 +49,7 @@ pub fn export(
         from: source.clone(),
         source: e,
     })?;
-    std::fs::create_dir_all(out).map_err(io("create", out))?;
+    std::fs::create_dir_all(out).map_err(AnalysisError::io("create", out))?;
     let state_path = out.join(STATE);
     let state: State = match std::fs::read(&state_path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -123,22 +129,15 @@ pub fn export(
     .map_err(|e| AnalysisError::Dataset(format!("cannot encode the export state: {e}")))?;
     std::fs::write(&tmp, text)
         .and_then(|_| std::fs::rename(&tmp, &state_path))
-        .map_err(io("write", &state_path))?;
+        .map_err(AnalysisError::io("write", &state_path))?;
+    if compact {
+        sum.compaction = Some(dataset::compact(out)?);
+    }
     Ok(sum)
 }
 
-/// An I/O failure on `path`, for `map_err`.
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> AnalysisError {
-    let path = path.to_path_buf();
-    move |source| AnalysisError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
-/// Remove `part-FIRST-LAST.parquet` files with FIRST above `last_seq`: written by a run
-/// that stopped before recording them.
+/// Remove part files holding sequences above `last_seq` (written by a run that
+/// stopped before recording them) and temporary files.
 fn remove_orphans(out: &Path, last_seq: i64) -> Result<(), AnalysisError> {
     for table in ["devices", "results"] {
         let Ok(dates) = std::fs::read_dir(out.join(table)) else {
@@ -150,13 +149,11 @@ fn remove_orphans(out: &Path, last_seq: i64) -> Result<(), AnalysisError> {
             };
             for part in parts.flatten() {
                 let name = part.file_name().to_string_lossy().to_string();
-                let first = name
-                    .strip_prefix("part-")
-                    .and_then(|r| r.split('-').next())
-                    .and_then(|s| s.parse::<i64>().ok());
-                let orphan = first.is_some_and(|f| f > last_seq) || name.ends_with(".tmp");
+                let orphan = PartName::parse(&name).is_some_and(|p| p.last > last_seq)
+                    || name.ends_with(".tmp");
                 if orphan {
-                    std::fs::remove_file(part.path()).map_err(io("remove", &part.path()))?;
+                    let path = part.path();
+                    std::fs::remove_file(&path).map_err(AnalysisError::io("remove", &path))?;
                 }
             }
         }

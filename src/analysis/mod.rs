@@ -13,8 +13,8 @@ mod stats;
 
 pub use chart::{Chart, Mark, Spec};
 pub use dataset::{
-    api_status, columns, load, load_every_report, scan, scan_parts, shape_key, Dataset,
-    DatasetWriter, SuiteUse, SUITE_COLUMNS,
+    api_status, columns, compact, load, load_every_report, scan, scan_parts, shape_key, Compaction,
+    Dataset, DatasetWriter, SuiteUse, SUITE_COLUMNS,
 };
 pub use error::AnalysisError;
 pub use export::{export, ExportSummary};

@@ -92,20 +92,24 @@ pub fn simulate(c: SimulateCli) -> Result<String, String> {
     ))
 }
 
-pub fn export(db: &str, out: &Path) -> Result<String, String> {
+pub fn export(db: &str, out: &Path, compact: bool) -> Result<String, String> {
     let bar = progress::spinner("exporting reports");
     let t = Instant::now();
-    let sum = crate::analysis::export(db, out, &|n| {
+    let sum = crate::analysis::export(db, out, compact, &|n| {
         bar.set_message(format!("exported {n} reports"))
     })?;
     bar.finish_and_clear();
     let mut text = format!(
-        "exported {} reports ({} kernel results), ingest sequence {}..{}, {} files, in {:.1} s -> {}\n",
+        "exported {} reports ({} kernel results), ingest sequence {}..{}, {} files{}, in {:.1} s -> {}\n",
         sum.reports,
         sum.results,
         sum.from_seq,
         sum.to_seq,
         sum.files,
+        sum.compaction.map_or(String::new(), |c| format!(
+            " ({} partitions compacted, {} files in the dataset)",
+            c.partitions, c.files
+        )),
         t.elapsed().as_secs_f64(),
         out.display()
     );
@@ -128,7 +132,7 @@ pub fn report(data: Option<&Path>, db: Option<&str>, out: &Path) -> Result<Strin
         (Some(d), _) => (d.to_path_buf(), d.display().to_string()),
         (None, Some(url)) => {
             let dir = out.join("data");
-            crate::analysis::export(url, &dir, &|_| {})?;
+            crate::analysis::export(url, &dir, true, &|_| {})?;
             (dir, url.to_string())
         }
         (None, None) => {

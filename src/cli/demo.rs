@@ -105,7 +105,7 @@ fn run(c: &DemoCli, work: &Path) -> Result<String, String> {
     stage(4, "export: the store as a Parquet dataset");
     let data = c.out.join("data");
     let _ = std::fs::remove_dir_all(&data);
-    let exported = analyst::export(&db, &data)?;
+    let exported = analyst::export(&db, &data, true)?;
     eprint!("      {exported}");
 
     stage(5, "report: statistics, charts, HTML and Markdown");

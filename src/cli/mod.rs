@@ -168,6 +168,10 @@ enum Command {
         db: String,
         #[arg(long)]
         out: PathBuf,
+        /// Leave the new part files as written instead of merging each date partition
+        /// into one file (for frequent small exports; a later run compacts).
+        #[arg(long)]
+        no_compact: bool,
     },
     /// Build the fleet report (HTML, Markdown, charts, CSV tables, stats.json).
     Report {
@@ -390,7 +394,11 @@ pub fn main() -> ExitCode {
         }
         Command::Demo(c) => demo::demo(c),
         Command::Simulate(c) => analyst::simulate(c),
-        Command::Export { db, out } => analyst::export(&db, &out),
+        Command::Export {
+            db,
+            out,
+            no_compact,
+        } => analyst::export(&db, &out, !no_compact),
         Command::Report { data, db, out } => analyst::report(data.as_deref(), db.as_deref(), &out),
         Command::Compare(c) => match analyst::compare(&c) {
             Ok((text, regressed)) => {

@@ -24,6 +24,9 @@ pub enum FleetError {
     NoFixtures(PathBuf),
     #[error("writing Parquet: {0}")]
     Write(polars::prelude::PolarsError),
+    /// Merging the written part files, one per date partition.
+    #[error("compacting the dataset: {0}")]
+    Compact(crate::analysis::AnalysisError),
     #[error("cannot encode a report: {0}")]
     Encode(serde_json::Error),
     #[error("a simulation worker panicked")]

@@ -173,6 +173,13 @@ pub fn simulate(
         total.results += r.results;
         total.files += r.files;
     }
+    if let Sink::Parquet(dir) = sink {
+        // The workers wrote a part per date at each flush: one file per partition
+        // for the engines that read the dataset.
+        total.files = crate::analysis::compact(dir)
+            .map_err(FleetError::Compact)?
+            .files;
+    }
     Ok(total)
 }
 

@@ -156,7 +156,7 @@ pub fn open(spec: &str, scratch: &Path, every_report: bool) -> Result<Dataset, A
         || spec.starts_with("postgresql://")
     {
         let _ = std::fs::remove_dir_all(scratch);
-        super::export(spec, scratch, &|_| {})?;
+        super::export(spec, scratch, false, &|_| {})?;
         return load(scratch);
     }
     let path = PathBuf::from(spec);

@@ -2,11 +2,15 @@
 //! reads: a `devices` table (one row per report) and a `results` table (one row per
 //! kernel measurement), each partitioned by collection date
 //! (`devices/date=YYYY-MM-DD/part-FIRST-LAST.parquet`, hive style, so polars, DuckDB,
-//! Spark and Trino all read it). Files are written to a temporary name and renamed,
-//! so a reader never sees half a file.
+//! Spark and Trino all read it), each partition merged into one file of large row
+//! groups once written (`compact`). Files are written to a temporary name and
+//! renamed, so a reader never sees half a file.
 
+mod compact;
 mod read;
 
+pub use compact::{compact, Compaction};
+pub(crate) use compact::{live_files, PartName};
 pub use read::{load, load_every_report, scan_parts, Dataset, SuiteUse, SUITE_COLUMNS};
 
 use super::AnalysisError;
@@ -332,15 +336,17 @@ impl DatasetWriter {
 fn write_part(dir: &Path, name: &str, df: &mut DataFrame) -> PolarsResult<()> {
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".{name}.tmp"));
-    let file = std::fs::File::create(&tmp)?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(
-            polars::polars_utils::compression::ZstdLevel::try_new(1).ok(),
-        ))
-        .with_statistics(StatisticsOptions::default())
-        .finish(df)?;
+    write_options(ParquetWriter::new(std::fs::File::create(&tmp)?)).finish(df)?;
     std::fs::rename(&tmp, dir.join(name))?;
     Ok(())
+}
+
+/// How every part file is written: zstd level 1, with column statistics.
+fn write_options<W: std::io::Write>(w: ParquetWriter<W>) -> ParquetWriter<W> {
+    w.with_compression(ParquetCompression::Zstd(
+        polars::polars_utils::compression::ZstdLevel::try_new(1).ok(),
+    ))
+    .with_statistics(StatisticsOptions::default())
 }
 
 fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
@@ -478,10 +484,14 @@ fn flatten(rep: &Report, seq: i64, d: &mut Devices, r: &mut Results) {
     }
 }
 
-/// Lazily scan one table (`devices` or `results`) of a dataset directory.
+/// Lazily scan one table (`devices` or `results`) of a dataset directory: its live
+/// part files, as written.
 pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
     let root = table_root(dir, table)?;
-    let pattern = format!("{}/*/*.parquet", root.display());
+    let files = read::part_files(&root)?
+        .into_iter()
+        .map(|(f, _)| PlRefPath::new(f.to_string_lossy().as_ref()))
+        .collect();
     let args = ScanArgsParquet {
         hive_options: HiveOptions {
             enabled: Some(false),
@@ -489,11 +499,9 @@ pub fn scan(dir: &Path, table: &str) -> Result<LazyFrame, AnalysisError> {
         },
         ..Default::default()
     };
-    LazyFrame::scan_parquet(PlRefPath::new(pattern.as_str()), args).map_err(|source| {
-        AnalysisError::Read {
-            dir: root.clone(),
-            source,
-        }
+    LazyFrame::scan_parquet_files(files, args).map_err(|source| AnalysisError::Read {
+        dir: root.clone(),
+        source,
     })
 }
 

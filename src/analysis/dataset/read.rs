@@ -258,24 +258,19 @@ fn scan_results_part(f: &Path, late: bool) -> PolarsResult<Option<LazyFrame>> {
     Ok(Some(lf.select(columns)))
 }
 
-/// `ROOT/*/*.parquet` with their sizes, sorted.
-fn part_files(root: &Path) -> Result<Vec<(PathBuf, u64)>, AnalysisError> {
+/// `ROOT/*/*.parquet` with their sizes, sorted, less the files a merged one
+/// supersedes (see [`super::compact`]).
+pub(super) fn part_files(root: &Path) -> Result<Vec<(PathBuf, u64)>, AnalysisError> {
     let mut files: Vec<(PathBuf, u64)> = Vec::new();
-    let parts = std::fs::read_dir(root).map_err(|source| AnalysisError::Io {
-        action: "read",
-        path: root.to_path_buf(),
-        source,
-    })?;
-    for part in parts.flatten() {
-        let Ok(inner) = std::fs::read_dir(part.path()) else {
+    let partitions = std::fs::read_dir(root).map_err(AnalysisError::io("read", root))?;
+    for partition in partitions.flatten() {
+        let Ok(live) = super::live_files(&partition.path()) else {
             continue;
         };
-        for f in inner.flatten() {
-            let p = f.path();
-            if p.extension().is_some_and(|x| x == "parquet") {
-                files.push((p, f.metadata().map_or(0, |m| m.len())));
-            }
-        }
+        files.extend(live.into_iter().map(|p| {
+            let len = std::fs::metadata(&p).map_or(0, |m| m.len());
+            (p, len)
+        }));
     }
     files.sort();
     Ok(files)

@@ -1,0 +1,281 @@
+//! Compaction: each date partition's part files merged into one file of large row
+//! groups, so an engine reading the dataset opens a few big files rather than
+//! thousands of small ones.
+//!
+//! Part files are named by the ingest sequences they hold: `part-FIRST-LAST.parquet`
+//! as written, `compact-FIRST-LAST.parquet` once merged. A compacted file supersedes
+//! every other file of its partition whose range it covers, and readers pass those
+//! over: a run stopped between writing the merged file and removing its inputs
+//! neither loses nor doubles a row, and the next compaction removes the leftovers.
+//! Every file of a partition is merged at once, and later parts hold higher
+//! sequences (an export appends only newer reports), so a range covered by a merged
+//! file is always one it merged.
+
+use super::write_options;
+use crate::analysis::AnalysisError;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Bytes in memory per row group of a merged file: groups land between this and
+/// twice this, or one group when the partition is smaller.
+pub const ROW_GROUP_BYTES: usize = 128 << 20;
+
+/// A part file's name: which sequences it holds, and whether it is a merged one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct PartName {
+    pub first: i64,
+    pub last: i64,
+    pub compacted: bool,
+}
+
+impl PartName {
+    /// `part-FIRST-LAST.parquet` or `compact-FIRST-LAST.parquet`; `None` for any other
+    /// name (temporary files included).
+    pub fn parse(name: &str) -> Option<PartName> {
+        let (compacted, rest) = match name.strip_prefix("compact-") {
+            Some(rest) => (true, rest),
+            None => (false, name.strip_prefix("part-")?),
+        };
+        let (first, last) = rest.strip_suffix(".parquet")?.split_once('-')?;
+        Some(PartName {
+            first: first.parse().ok()?,
+            last: last.parse().ok()?,
+            compacted,
+        })
+    }
+
+    pub fn file_name(&self) -> String {
+        let kind = if self.compacted { "compact" } else { "part" };
+        format!("{kind}-{:012}-{:012}.parquet", self.first, self.last)
+    }
+
+    /// A merged file, other than this one, covers this one's sequences.
+    fn superseded_by(&self, others: &[PartName]) -> bool {
+        others
+            .iter()
+            .any(|o| o.compacted && o != self && o.first <= self.first && self.last <= o.last)
+    }
+}
+
+/// The Parquet files of one partition directory that hold live rows: every
+/// `*.parquet` no merged file supersedes (a file of another name is kept as it is),
+/// sorted by name.
+pub(crate) fn live_files(partition: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let (live, _) = partition_files(partition)?;
+    Ok(live)
+}
+
+/// A partition's live files and the ones a merged file supersedes.
+fn partition_files(partition: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut files: Vec<(PathBuf, Option<PartName>)> = Vec::new();
+    for f in std::fs::read_dir(partition)? {
+        let path = f?.path();
+        if path.extension().is_some_and(|x| x == "parquet") {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(PartName::parse);
+            files.push((path, name));
+        }
+    }
+    files.sort();
+    let names: Vec<PartName> = files.iter().filter_map(|(_, n)| *n).collect();
+    let (superseded, live): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|(_, n)| n.is_some_and(|n| n.superseded_by(&names)));
+    Ok((
+        live.into_iter().map(|(p, _)| p).collect(),
+        superseded.into_iter().map(|(p, _)| p).collect(),
+    ))
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// Partitions (date and table) merged into one file.
+    pub partitions: u64,
+    /// Files merged away or left over from an interrupted run, now removed.
+    pub removed: u64,
+    /// Live Parquet files in the dataset afterwards.
+    pub files: u64,
+}
+
+/// Merge every partition of the dataset at `dir` that holds more than one part file
+/// into one `compact-FIRST-LAST.parquet`, and remove what it supersedes.
+pub fn compact(dir: &Path) -> Result<Compaction, AnalysisError> {
+    let mut done = Compaction::default();
+    for table in ["devices", "results"] {
+        let root = dir.join(table);
+        let Ok(dates) = std::fs::read_dir(&root) else {
+            continue;
+        };
+        for date in dates {
+            let partition = date.map_err(AnalysisError::io("read", &root))?.path();
+            if !partition.is_dir() {
+                continue;
+            }
+            let (live, superseded) =
+                partition_files(&partition).map_err(AnalysisError::io("read", &partition))?;
+            remove(&superseded, &mut done)?;
+            let parts: Vec<(PathBuf, PartName)> = live
+                .into_iter()
+                .filter_map(|p| {
+                    let name = PartName::parse(p.file_name()?.to_str()?)?;
+                    Some((p, name))
+                })
+                .collect();
+            if parts.len() > 1 {
+                let merged = merge(&partition, &parts).map_err(|source| AnalysisError::Read {
+                    dir: partition.clone(),
+                    source,
+                })?;
+                done.partitions += 1;
+                let inputs: Vec<PathBuf> = parts.into_iter().map(|(p, _)| p).collect();
+                remove(&inputs, &mut done)?;
+                tracing::debug!(partition = %partition.display(), merged, "compacted");
+            }
+            done.files += live_files(&partition)
+                .map_err(AnalysisError::io("read", &partition))?
+                .len() as u64;
+        }
+    }
+    Ok(done)
+}
+
+fn remove(files: &[PathBuf], done: &mut Compaction) -> Result<(), AnalysisError> {
+    for f in files {
+        std::fs::remove_file(f).map_err(AnalysisError::io("remove", f))?;
+        done.removed += 1;
+    }
+    Ok(())
+}
+
+/// Write `parts` (one partition's files, sorted by sequence) as one merged file in
+/// row groups of about [`ROW_GROUP_BYTES`], holding at most a group and a part in
+/// memory. Columns are the union of the parts' (a part written before a column existed
+/// gets nulls there), in the newest part's order. Returns the merged file's name.
+fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> PolarsResult<String> {
+    let mut rows = 0usize;
+    let mut schema = Schema::default();
+    for (f, _) in parts.iter().rev() {
+        rows += ParquetReader::new(std::fs::File::open(f)?).num_rows()?;
+        let path = PlRefPath::new(f.to_string_lossy().as_ref());
+        for (name, dtype) in LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
+            .collect_schema()?
+            .iter()
+        {
+            if !schema.contains(name) {
+                schema.with_column(name.clone(), dtype.clone());
+            }
+        }
+    }
+    let name = PartName {
+        first: parts.iter().map(|(_, n)| n.first).min().unwrap_or(0),
+        last: parts.iter().map(|(_, n)| n.last).max().unwrap_or(0),
+        compacted: true,
+    }
+    .file_name();
+    let tmp = partition.join(format!(".{name}.tmp"));
+    let mut file = Some(std::fs::File::create(&tmp)?);
+
+    // The batched writer makes a row group of each chunk it is given.
+    let one_group = |mut df: DataFrame| {
+        df.rechunk_mut_par();
+        df
+    };
+    let mut writer = None;
+    let mut group_rows = usize::MAX;
+    let mut pending: Option<DataFrame> = None;
+    for (f, _) in parts {
+        let df = conform(
+            ParquetReader::new(std::fs::File::open(f)?).finish()?,
+            &schema,
+        )?;
+        let w = match (&mut writer, file.take()) {
+            (Some(w), _) => w,
+            (None, Some(file)) => {
+                let row_bytes = df.estimated_size() / df.height().max(1);
+                let groups = (rows.saturating_mul(row_bytes) / ROW_GROUP_BYTES).max(1);
+                group_rows = rows.div_ceil(groups).max(1);
+                writer.insert(write_options(ParquetWriter::new(file)).batched(&schema)?)
+            }
+            (None, None) => unreachable!("the file goes to the first writer"),
+        };
+        let mut buf = match pending.take() {
+            Some(mut acc) => {
+                acc.vstack_mut_owned(df)?;
+                acc
+            }
+            None => df,
+        };
+        while buf.height() >= group_rows {
+            w.write_batch(&one_group(buf.slice(0, group_rows)))?;
+            buf = buf.slice(group_rows as i64, buf.height() - group_rows);
+        }
+        pending = Some(buf);
+    }
+    if let Some(mut w) = writer {
+        if let Some(rest) = pending.filter(|r| r.height() > 0) {
+            w.write_batch(&one_group(rest))?;
+        }
+        w.finish()?;
+    }
+    std::fs::rename(&tmp, partition.join(&name))?;
+    Ok(name)
+}
+
+/// `df` with exactly `schema`'s columns, in its order: nulls for a missing one.
+fn conform(df: DataFrame, schema: &Schema) -> PolarsResult<DataFrame> {
+    let columns = schema
+        .iter()
+        .map(|(name, dtype)| match df.column(name) {
+            Ok(c) if c.dtype() == dtype => Ok(c.clone()),
+            Ok(c) => c.cast(dtype),
+            Err(_) => Ok(Column::full_null(name.clone(), df.height(), dtype)),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(df.height(), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PartName;
+
+    fn name(s: &str) -> PartName {
+        PartName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn names_round_trip_and_others_are_not_parts() {
+        for s in [
+            "part-000000000007-000000000042.parquet",
+            "compact-000000000001-000000009999.parquet",
+        ] {
+            assert_eq!(name(s).file_name(), s);
+        }
+        for s in [
+            ".part-000000000007-000000000042.parquet.tmp",
+            "part-7.parquet",
+            "part-a-b.parquet",
+            "notes.parquet",
+        ] {
+            assert_eq!(PartName::parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_merged_file_supersedes_only_what_it_covers() {
+        let merged = name("compact-000000000010-000000000050.parquet");
+        let inside = name("part-000000000010-000000000020.parquet");
+        let later = name("part-000000000051-000000000060.parquet");
+        let older_merge = name("compact-000000000010-000000000030.parquet");
+        let all = [merged, inside, later, older_merge];
+        assert!(inside.superseded_by(&all));
+        assert!(older_merge.superseded_by(&all));
+        assert!(!later.superseded_by(&all));
+        assert!(!merged.superseded_by(&all));
+        // A plain part supersedes nothing, however wide its range.
+        let wide = name("part-000000000001-000000000099.parquet");
+        assert!(!inside.superseded_by(&[wide, inside]));
+    }
+}
