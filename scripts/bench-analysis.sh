@@ -23,5 +23,16 @@ for n in "${sizes[@]}"; do
   measure simulate "$bin" simulate --devices "$n" --seed 1 --out "$work/data-$n"
   rows=$(grep -o '[0-9]* kernel results' "$work/out.txt" | awk '{print $1}')
   measure report "$bin" report --data "$work/data-$n" --out "$work/report-$n"
-  echo "          $rows result rows, $(du -sh "$work/data-$n" | cut -f1) of Parquet"
+  echo "          $rows result rows, $(du -sh "$work/data-$n" | cut -f1) of Parquet," \
+       "$(find "$work/data-$n" -name '*.parquet' | wc -l) files in" \
+       "$(find "$work/data-$n" -mindepth 2 -maxdepth 2 -type d -name 'date=*' | wc -l) partitions"
+  # Row groups of the results table, uncompressed bytes as the Parquet footers state them.
+  python3 - "$work/data-$n" <<'PY' || true
+import sys, duckdb
+n, lo, hi = duckdb.sql(f"""
+    SELECT count(*), min(b) / 2^20, max(b) / 2^20 FROM (
+      SELECT file_name, row_group_id, sum(total_uncompressed_size) AS b
+      FROM parquet_metadata('{sys.argv[1]}/results/*/*.parquet') GROUP BY ALL)""").fetchall()[0]
+print(f"          results: {n} row groups, {lo:.0f}-{hi:.0f} MiB uncompressed each")
+PY
 done

@@ -15,7 +15,7 @@ import sys
 
 import duckdb
 
-TOLERANCE = 1e-5
+from crosscheck_common import compare
 
 
 def main() -> int:
@@ -139,7 +139,6 @@ def main() -> int:
         "SELECT median(throttle_ratio) FROM latest WHERE throttle_ratio IS NOT NULL"
     ).fetchone()[0]
 
-    bad = 0
     # The userland ABI: devices whose primary ABI is 32-bit, overall and by primary core.
     abis32 = "'armeabi-v7a', 'armeabi', 'x86', 'arm', 'armv6l', 'armv7l', 'armv8l', 'i386', 'i486', 'i586', 'i686'"
     is32 = f"CASE WHEN abi IN ({abis32}) THEN 1.0 ELSE 0.0 END"
@@ -239,19 +238,7 @@ def main() -> int:
             ).fetchall():
                 theirs[f"energy.gops_per_w.{kernel}.{dtype}.{uarch}"] = eff
 
-    for key in sorted(theirs):
-        want = theirs[key]
-        got = ours.get(key)
-        if want is None:
-            continue
-        agree = isinstance(got, (int, float)) and abs(got - want) <= TOLERANCE * max(1.0, abs(want))
-        bad += not agree
-        print(f"{'ok  ' if agree else 'DIFF'} {key:40s} duckdb={want:.6f} stats.json={got}")
-    # Anything stats.json names under these prefixes must have been recomputed too.
-    for key in ours:
-        if key.startswith(("soc.top", "cpu.uarch_share.", "cpu.design_year_share.", "gpu.api_share.", "abi.", "energy.")) and key not in theirs:
-            print(f"DIFF {key:40s} in stats.json but not found by DuckDB")
-            bad += 1
+    bad = compare(theirs, ours, "DuckDB")
     print(f"{len(theirs)} statistics recomputed with DuckDB {duckdb.__version__}: {bad} disagree")
     return 1 if bad else 0
 

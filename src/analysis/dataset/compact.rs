@@ -16,9 +16,10 @@ use crate::analysis::AnalysisError;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Bytes in memory per row group of a merged file: groups land between this and
-/// twice this, or one group when the partition is smaller.
-pub const ROW_GROUP_BYTES: usize = 128 << 20;
+/// Uncompressed bytes (as Parquet footers count them) per row group of a merged
+/// file: groups land between this and twice this, or one group when the partition
+/// is smaller.
+pub const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// A part file's name: which sequences it holds, and whether it is a merged one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -151,14 +152,21 @@ fn remove(files: &[PathBuf], done: &mut Compaction) -> Result<(), AnalysisError>
 }
 
 /// Write `parts` (one partition's files, sorted by sequence) as one merged file in
-/// row groups of about [`ROW_GROUP_BYTES`], holding at most a group and a part in
-/// memory. Columns are the union of the parts' (a part written before a column existed
+/// row groups of about [`ROW_GROUP_BYTES`] (sized from the parts' own footers),
+/// holding at most a group and a part in memory. Columns are the union of the parts' (a part written before a column existed
 /// gets nulls there), in the newest part's order. Returns the merged file's name.
 fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> PolarsResult<String> {
-    let mut rows = 0usize;
+    let (mut rows, mut bytes) = (0usize, 0usize);
     let mut schema = Schema::default();
     for (f, _) in parts.iter().rev() {
-        rows += ParquetReader::new(std::fs::File::open(f)?).num_rows()?;
+        let mut reader = ParquetReader::new(std::fs::File::open(f)?);
+        let footer = reader.get_metadata()?;
+        rows += footer.num_rows;
+        bytes += footer
+            .row_groups
+            .iter()
+            .map(|g| g.total_byte_size())
+            .sum::<usize>();
         let path = PlRefPath::new(f.to_string_lossy().as_ref());
         for (name, dtype) in LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
             .collect_schema()?
@@ -176,31 +184,18 @@ fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> PolarsResult<String
     }
     .file_name();
     let tmp = partition.join(format!(".{name}.tmp"));
-    let mut file = Some(std::fs::File::create(&tmp)?);
-
+    let mut writer =
+        write_options(ParquetWriter::new(std::fs::File::create(&tmp)?)).batched(&schema)?;
+    let group_rows = rows.div_ceil((bytes / ROW_GROUP_BYTES).max(1)).max(1);
     // The batched writer makes a row group of each chunk it is given.
-    let one_group = |mut df: DataFrame| {
+    let mut write_group = |mut df: DataFrame| {
         df.rechunk_mut_par();
-        df
+        writer.write_batch(&df)
     };
-    let mut writer = None;
-    let mut group_rows = usize::MAX;
     let mut pending: Option<DataFrame> = None;
     for (f, _) in parts {
-        let df = conform(
-            ParquetReader::new(std::fs::File::open(f)?).finish()?,
-            &schema,
-        )?;
-        let w = match (&mut writer, file.take()) {
-            (Some(w), _) => w,
-            (None, Some(file)) => {
-                let row_bytes = df.estimated_size() / df.height().max(1);
-                let groups = (rows.saturating_mul(row_bytes) / ROW_GROUP_BYTES).max(1);
-                group_rows = rows.div_ceil(groups).max(1);
-                writer.insert(write_options(ParquetWriter::new(file)).batched(&schema)?)
-            }
-            (None, None) => unreachable!("the file goes to the first writer"),
-        };
+        let df = ParquetReader::new(std::fs::File::open(f)?).finish()?;
+        let df = conform(df, &schema)?;
         let mut buf = match pending.take() {
             Some(mut acc) => {
                 acc.vstack_mut_owned(df)?;
@@ -209,17 +204,15 @@ fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> PolarsResult<String
             None => df,
         };
         while buf.height() >= group_rows {
-            w.write_batch(&one_group(buf.slice(0, group_rows)))?;
+            write_group(buf.slice(0, group_rows))?;
             buf = buf.slice(group_rows as i64, buf.height() - group_rows);
         }
         pending = Some(buf);
     }
-    if let Some(mut w) = writer {
-        if let Some(rest) = pending.filter(|r| r.height() > 0) {
-            w.write_batch(&one_group(rest))?;
-        }
-        w.finish()?;
+    if let Some(rest) = pending.filter(|r| r.height() > 0) {
+        write_group(rest)?;
     }
+    writer.finish()?;
     std::fs::rename(&tmp, partition.join(&name))?;
     Ok(name)
 }
