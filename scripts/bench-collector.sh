@@ -17,6 +17,17 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 echo "ingest-token-for-bench" > "$work/i.tok"; echo "read-token-for-bench" > "$work/r.tok"
 port=18787
 
+hz=$(getconf CLK_TCK)
+cpu_ms() { # PIDS... -> user+system CPU milliseconds they and their reaped children have used
+  local t=0 p f x
+  for p in "$@"; do
+    f=$(cut -d' ' -f14-17 "/proc/$p/stat" 2>/dev/null) || continue
+    for x in $f; do t=$((t + x)); done
+  done
+  echo $((t * 1000 / hz))
+}
+pg_pids() { pgrep -u postgres -x postgres || true; }
+
 run() { # NAME DB RATE CONNECTIONS [serve args...]
   local name=$1 db=$2 r=$3 c=$4; shift 4
   "$bin" serve --listen 127.0.0.1:$port --db "$db" --ingest-token-file "$work/i.tok" \
@@ -24,13 +35,21 @@ run() { # NAME DB RATE CONNECTIONS [serve args...]
   local pid=$!
   for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.2; done
   echo "== $name: $r/s for ${duration}s over $c connections"
+  local serve0 pg0
+  serve0=$(cpu_ms $pid); pg0=$(cpu_ms $(pg_pids))
   "$bin" loadgen --collector http://127.0.0.1:$port --token-file "$work/i.tok" \
     --rate "$r" --duration-s "$duration" --connections "$c" | tee "$work/load.txt"
+  local serve_ms pg_ms
+  serve_ms=$(($(cpu_ms $pid) - serve0)); pg_ms=$(($(cpu_ms $(pg_pids)) - pg0))
   local acked stored
   acked=$(sed -n 's/^acknowledged \([0-9]*\).*/\1/p' "$work/load.txt")
   stored=$(curl -sf -H "Authorization: Bearer read-token-for-bench" \
     "http://127.0.0.1:$port/v1/export?since=0" | wc -l)
   echo "acknowledged $acked, stored $stored, server alive: $(kill -0 $pid 2>/dev/null && echo yes || echo NO)"
+  echo "CPU per acknowledged report: serve $((serve_ms * 1000 / (acked > 0 ? acked : 1))) us" \
+       "$([[ $db == postgres* ]] && if [ -n "$(pg_pids)" ]; then
+          echo "+ PostgreSQL $((pg_ms * 1000 / (acked > 0 ? acked : 1))) us"
+        else echo "+ PostgreSQL n/a (not a local server)"; fi)"
   kill -TERM $pid; wait $pid || echo "server exit status $?"
 }
 

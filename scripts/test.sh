@@ -72,16 +72,18 @@ target/debug/fleetscope report --data "$art/data" --out "$art/report"
 python3 scripts/crosscheck_duckdb.py "$art/data" "$art/report"
 # The same statistics on Apache Spark (local mode, Debian's Java 17), and the
 # README's Spark example run as written, on this dataset as `fleet-data`.
-command -v java >/dev/null || {
-  [ "$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless
-}
+if ! command -v java >/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "missing: Java 17 for Spark (openjdk-17-jre-headless)" >&2; exit 1; }
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless
+fi
 python3 -c "import pyspark" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check pyspark==4.3.0
 python3 scripts/crosscheck_spark.py "$art/data" "$art/report" > "$art/spark.txt" 2> "$art/spark.log" ||
-  { grep -v "^ok" "$art/spark.txt"; tail -n 20 "$art/spark.log"; exit 1; } >&2
+  { grep -v "^ok" "$art/spark.txt" || true; tail -n 20 "$art/spark.log"; exit 1; } >&2
 tail -n 1 "$art/spark.txt"
 rm -rf "$art/readme-spark" && mkdir -p "$art/readme-spark" && ln -s ../data "$art/readme-spark/fleet-data"
 awk '/^  ```python spark/{on=1; next} on && /^  ```/{exit} on{sub(/^  /, ""); print}' README.md > "$art/readme-spark/example.py"
-(cd "$art/readme-spark" && python3 example.py 2>>../spark.log) > "$art/readme-spark.txt"
+(cd "$art/readme-spark" && python3 example.py 2> ../readme-spark.log) > "$art/readme-spark.txt" ||
+  { tail -n 20 "$art/readme-spark.log"; exit 1; } >&2
 grep -q "cortex-a53" "$art/readme-spark.txt" ||
   { echo "the README's Spark example printed no Cortex-A53 row:"; cat "$art/readme-spark.txt"; exit 1; } >&2
 echo "the README's Spark example ran: $(wc -l < "$art/readme-spark.txt") lines of output"

@@ -44,16 +44,17 @@ fn rows(dir: &Path, table: &str) -> usize {
         .unwrap() as usize
 }
 
-/// Every `*.parquet` of a dataset, sorted.
+/// Every `*.parquet` under `dir`, sorted.
 fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for table in ["devices", "results"] {
-        for date in std::fs::read_dir(dir.join(table)).unwrap() {
-            for f in std::fs::read_dir(date.unwrap().path()).unwrap() {
-                let f = f.unwrap().path();
-                if f.extension().is_some_and(|x| x == "parquet") {
-                    files.push(f);
-                }
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                files.push(p);
             }
         }
     }
@@ -84,17 +85,42 @@ fn a_simulated_fleet_reproduces_the_published_landscape() {
     let dir = tmp("calibration");
     let (data, out) = (dir.join("data"), dir.join("report"));
     let devices = 20_000u64;
-    ok(&[
+    let simulate = [
         "simulate",
         "--devices",
         &devices.to_string(),
         "--seed",
         "3",
+        "--threads",
+        "2",
         "--out",
         data.to_str().unwrap(),
-    ]);
-    // Two workers wrote a part per date at each flush; simulate merges them.
+    ];
+    let text = ok(&simulate);
+    // Two workers wrote a part per date at each flush; simulate merges them, every
+    // row kept, each file with the columns the writer wrote and no other.
     assert_one_file_per_partition(&data);
+    let results: usize = text
+        .split(" kernel results")
+        .next()
+        .and_then(|t| t.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no result count in: {text}"));
+    assert_eq!(rows(&data, "results"), results, "{text}");
+    for (table, columns) in fleetscope::analysis::columns() {
+        for f in parquet_files(&data.join(table)) {
+            let mut reader = ParquetReader::new(std::fs::File::open(&f).unwrap());
+            let schema = reader.schema().unwrap();
+            let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+            assert_eq!(names, columns, "{}", f.display());
+        }
+    }
+    // A second run into the same folder would mix two fleets: refused, nothing touched.
+    let before = parquet_files(&data);
+    let (code, _, err) = fleetscope(&simulate);
+    assert_eq!(code, 2);
+    assert!(err.contains("already holds a dataset"), "{err}");
+    assert_eq!(parquet_files(&data), before);
     let text = ok(&[
         "report",
         "--data",
@@ -360,7 +386,12 @@ fn collector_to_report(backend: &Backend, name: &str) {
         .into_iter()
         .map(|f| (f.clone(), std::fs::read(&f).unwrap()))
         .collect();
-    assert!(inputs.len() > 4, "--no-compact merged the new parts");
+    let partitions: std::collections::BTreeSet<_> =
+        inputs.iter().filter_map(|(f, _)| f.parent()).collect();
+    assert!(
+        inputs.len() > partitions.len(),
+        "--no-compact merged the new parts"
+    );
     assert_eq!(rows(&data, "devices"), total);
     let text = ok(&["export", "--db", &c.db, "--out", data_s]);
     assert!(text.contains("exported 0 reports"), "{text}");
@@ -378,6 +409,24 @@ fn collector_to_report(backend: &Backend, name: &str) {
     ok(&["export", "--db", &c.db, "--out", data_s]);
     assert_one_file_per_partition(&data);
     assert_eq!(rows(&data, "devices"), total);
+
+    // A damaged file in a partition stops its merge, not the export: a warning that
+    // names it, every file left as it was.
+    let date = parquet_files(&data.join("devices"))[0]
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let junk = date.join("part-000000000001-000000000001.parquet");
+    std::fs::write(&junk, b"not parquet").unwrap();
+    let before = parquet_files(&data);
+    let text = ok(&["export", "--db", &c.db, "--out", data_s]);
+    assert!(
+        text.contains("warning: the new parts were not merged")
+            && text.contains(&junk.display().to_string()),
+        "{text}"
+    );
+    assert_eq!(parquet_files(&data), before);
+    std::fs::remove_file(&junk).unwrap();
 
     // The same directory cannot take another store's reports.
     let other = format!("sqlite://{}", dir.join("other.db").display());

@@ -33,6 +33,8 @@ pub struct ExportSummary {
     pub files: u64,
     /// What compacting the dataset afterwards did, when asked.
     pub compaction: Option<Compaction>,
+    /// Why compacting failed: the export itself is complete, its parts as written.
+    pub compaction_error: Option<String>,
 }
 
 /// Export every report of `db_url` above the last exported sequence into `out`; with
@@ -131,7 +133,10 @@ pub fn export(
         .and_then(|_| std::fs::rename(&tmp, &state_path))
         .map_err(AnalysisError::io("write", &state_path))?;
     if compact {
-        sum.compaction = Some(dataset::compact(out)?);
+        match dataset::compact(out) {
+            Ok(c) => sum.compaction = Some(c),
+            Err(e) => sum.compaction_error = Some(e.to_string()),
+        }
     }
     Ok(sum)
 }

@@ -113,6 +113,11 @@ pub fn export(db: &str, out: &Path, compact: bool) -> Result<String, String> {
         t.elapsed().as_secs_f64(),
         out.display()
     );
+    if let Some(e) = &sum.compaction_error {
+        text += &format!(
+            "warning: the new parts were not merged ({e}); the export is complete, and the next run merges again once that is fixed\n"
+        );
+    }
     if sum.unreadable > 0 {
         text += &format!(
             "{} stored reports could not be read and were left out:\n",

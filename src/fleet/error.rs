@@ -20,6 +20,9 @@ pub enum FleetError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// `--out` already holds a dataset: a simulation writes a new one.
+    #[error("{} already holds a dataset: simulate writes a new one; remove it or give another --out", .0.display())]
+    Occupied(PathBuf),
     #[error("{} holds no device snapshots (*.json)", .0.display())]
     NoFixtures(PathBuf),
     #[error("writing Parquet: {0}")]

@@ -119,6 +119,11 @@ pub fn simulate(
     let socs = landscape(cal, opts.population_seed)?;
     let gen = Generator::new(&socs, cal, opts)?;
     if let Sink::Parquet(dir) = sink {
+        // Its part files would mix with ours, and a merged file of its own would
+        // supersede ours when compacting.
+        if ["devices", "results"].iter().any(|t| dir.join(t).exists()) {
+            return Err(FleetError::Occupied(dir.clone()));
+        }
         std::fs::create_dir_all(dir).map_err(|source| FleetError::Io {
             action: "create",
             path: dir.clone(),

@@ -7,9 +7,10 @@
 //! every other file of its partition whose range it covers, and readers pass those
 //! over: a run stopped between writing the merged file and removing its inputs
 //! neither loses nor doubles a row, and the next compaction removes the leftovers.
-//! Every file of a partition is merged at once, and later parts hold higher
-//! sequences (an export appends only newer reports), so a range covered by a merged
-//! file is always one it merged.
+//! Every file of a partition is merged at once, after every writer of the run is done
+//! (simulate's workers write overlapping ranges), and a later run's parts hold higher
+//! sequences (an export appends only newer reports; simulate refuses a folder that
+//! holds a dataset), so a range covered by a merged file is always one it merged.
 
 use super::write_options;
 use crate::analysis::AnalysisError;
@@ -17,8 +18,8 @@ use polars::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Uncompressed bytes (as Parquet footers count them) per row group of a merged
-/// file: groups land between this and twice this, or one group when the partition
-/// is smaller.
+/// file, estimated from its inputs' footers: groups of about this to twice this, or
+/// one group when the partition is smaller.
 pub const ROW_GROUP_BYTES: usize = 64 << 20;
 
 /// A part file's name: which sequences it holds, and whether it is a merged one.
@@ -126,10 +127,7 @@ pub fn compact(dir: &Path) -> Result<Compaction, AnalysisError> {
                 })
                 .collect();
             if parts.len() > 1 {
-                let merged = merge(&partition, &parts).map_err(|source| AnalysisError::Read {
-                    dir: partition.clone(),
-                    source,
-                })?;
+                let merged = merge(&partition, &parts)?;
                 done.partitions += 1;
                 let inputs: Vec<PathBuf> = parts.into_iter().map(|(p, _)| p).collect();
                 remove(&inputs, &mut done)?;
@@ -151,32 +149,14 @@ fn remove(files: &[PathBuf], done: &mut Compaction) -> Result<(), AnalysisError>
     Ok(())
 }
 
-/// Write `parts` (one partition's files, sorted by sequence) as one merged file in
-/// row groups of about [`ROW_GROUP_BYTES`] (sized from the parts' own footers),
-/// holding at most a group and a part in memory. Columns are the union of the parts' (a part written before a column existed
-/// gets nulls there), in the newest part's order. Returns the merged file's name.
-fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> PolarsResult<String> {
-    let (mut rows, mut bytes) = (0usize, 0usize);
-    let mut schema = Schema::default();
-    for (f, _) in parts.iter().rev() {
-        let mut reader = ParquetReader::new(std::fs::File::open(f)?);
-        let footer = reader.get_metadata()?;
-        rows += footer.num_rows;
-        bytes += footer
-            .row_groups
-            .iter()
-            .map(|g| g.total_byte_size())
-            .sum::<usize>();
-        let path = PlRefPath::new(f.to_string_lossy().as_ref());
-        for (name, dtype) in LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
-            .collect_schema()?
-            .iter()
-        {
-            if !schema.contains(name) {
-                schema.with_column(name.clone(), dtype.clone());
-            }
-        }
-    }
+/// Write `parts` (one partition's files) as one merged file in row groups of about
+/// [`ROW_GROUP_BYTES`] (an estimate from the parts' own footers), reading each part a
+/// group's worth of rows at a time, so at most two groups are in memory whatever the
+/// partition's size. Columns are the union of the parts' (a part written before a
+/// column existed gets nulls there), in the newest part's order. The merged file is
+/// on disk, and its name in the directory, before this returns: only then may its
+/// inputs go. On an error the temporary file is removed and the parts are untouched.
+fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> Result<String, AnalysisError> {
     let name = PartName {
         first: parts.iter().map(|(_, n)| n.first).min().unwrap_or(0),
         last: parts.iter().map(|(_, n)| n.last).max().unwrap_or(0),
@@ -184,37 +164,95 @@ fn merge(partition: &Path, parts: &[(PathBuf, PartName)]) -> PolarsResult<String
     }
     .file_name();
     let tmp = partition.join(format!(".{name}.tmp"));
-    let mut writer =
-        write_options(ParquetWriter::new(std::fs::File::create(&tmp)?)).batched(&schema)?;
+    let written = write_merged(&tmp, parts).and_then(|()| {
+        let io = |e| AnalysisError::io("write", &tmp)(e);
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+        let target = partition.join(&name);
+        std::fs::rename(&tmp, &target).map_err(AnalysisError::io("write", &target))?;
+        std::fs::File::open(partition)
+            .and_then(|d| d.sync_all())
+            .map_err(AnalysisError::io("sync", partition))
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map(|()| name)
+}
+
+fn write_merged(tmp: &Path, parts: &[(PathBuf, PartName)]) -> Result<(), AnalysisError> {
+    let read = |f: &Path| {
+        let f = f.to_path_buf();
+        move |source| AnalysisError::Read { dir: f, source }
+    };
+    let open = |f: &Path| std::fs::File::open(f).map_err(AnalysisError::io("read", f));
+    let (mut rows, mut bytes) = (0usize, 0usize);
+    let mut schema = Schema::default();
+    for (f, _) in parts.iter().rev() {
+        let footer = ParquetReader::new(open(f)?)
+            .get_metadata()
+            .map_err(read(f))?
+            .clone();
+        rows += footer.num_rows;
+        bytes += footer
+            .row_groups
+            .iter()
+            .map(|g| g.total_byte_size())
+            .sum::<usize>();
+        // The file's own columns: no hive column from the `date=` folder.
+        let args = ScanArgsParquet {
+            hive_options: HiveOptions::new_disabled(),
+            ..Default::default()
+        };
+        let path = PlRefPath::new(f.to_string_lossy().as_ref());
+        let columns = LazyFrame::scan_parquet(path, args)
+            .and_then(|mut lf| lf.collect_schema())
+            .map_err(read(f))?;
+        for (name, dtype) in columns.iter() {
+            if !schema.contains(name) {
+                schema.with_column(name.clone(), dtype.clone());
+            }
+        }
+    }
+    let file = std::fs::File::create(tmp).map_err(AnalysisError::io("create", tmp))?;
+    let mut writer = write_options(ParquetWriter::new(file))
+        .batched(&schema)
+        .map_err(AnalysisError::Write)?;
     let group_rows = rows.div_ceil((bytes / ROW_GROUP_BYTES).max(1)).max(1);
     // The batched writer makes a row group of each chunk it is given.
     let mut write_group = |mut df: DataFrame| {
         df.rechunk_mut_par();
-        writer.write_batch(&df)
+        writer.write_batch(&df).map_err(AnalysisError::Write)
     };
     let mut pending: Option<DataFrame> = None;
     for (f, _) in parts {
-        let df = ParquetReader::new(std::fs::File::open(f)?).finish()?;
-        let df = conform(df, &schema)?;
-        let mut buf = match pending.take() {
-            Some(mut acc) => {
-                acc.vstack_mut_owned(df)?;
-                acc
+        let n = ParquetReader::new(open(f)?).num_rows().map_err(read(f))?;
+        for offset in (0..n).step_by(group_rows) {
+            let df = ParquetReader::new(open(f)?)
+                .with_slice(Some((offset, group_rows.min(n - offset))))
+                .finish()
+                .and_then(|df| conform(df, &schema))
+                .map_err(read(f))?;
+            let mut buf = match pending.take() {
+                Some(mut acc) => {
+                    acc.vstack_mut_owned(df).map_err(read(f))?;
+                    acc
+                }
+                None => df,
+            };
+            if buf.height() >= group_rows {
+                write_group(buf.slice(0, group_rows))?;
+                buf = buf.slice(group_rows as i64, buf.height() - group_rows);
             }
-            None => df,
-        };
-        while buf.height() >= group_rows {
-            write_group(buf.slice(0, group_rows))?;
-            buf = buf.slice(group_rows as i64, buf.height() - group_rows);
+            pending = Some(buf);
         }
-        pending = Some(buf);
     }
     if let Some(rest) = pending.filter(|r| r.height() > 0) {
         write_group(rest)?;
     }
-    writer.finish()?;
-    std::fs::rename(&tmp, partition.join(&name))?;
-    Ok(name)
+    writer.finish().map_err(AnalysisError::Write)?;
+    Ok(())
 }
 
 /// `df` with exactly `schema`'s columns, in its order: nulls for a missing one.
