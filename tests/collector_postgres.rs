@@ -391,6 +391,18 @@ fn several_nodes_store_once_and_the_export_never_skips() {
         .collect();
     let stored_set: std::collections::HashSet<&String> = stored.iter().collect();
     assert_eq!(stored_set.len(), stored.len(), "a report stored twice");
+    // Stored reports are compressed with lz4 where the server has it (Debian's does).
+    let row = db
+        .query_one(
+            "SELECT attcompression::text, current_setting('server_version_num')::int
+             FROM pg_attribute WHERE attrelid = 'reports'::regclass AND attname = 'raw'",
+            &[],
+        )
+        .unwrap();
+    let (compression, version): (String, i32) = (row.get(0), row.get(1));
+    if version >= 140000 {
+        assert_eq!(compression, "l", "the reports' raw column is not lz4");
+    }
     let lost: Vec<&String> = acked.iter().filter(|id| !stored_set.contains(id)).collect();
     assert!(
         lost.is_empty(),
