@@ -1,5 +1,7 @@
 """What the two cross-checks (crosscheck_duckdb.py, crosscheck_spark.py) share: how a
 recomputed statistic is compared with the report's stats.json."""
+import json
+import sys
 
 TOLERANCE = 1e-5  # stats.json rounds to six decimals
 # Families whose every key in stats.json an engine must have recomputed too.
@@ -23,3 +25,14 @@ def compare(theirs: dict, ours: dict, engine: str) -> int:
             print(f"DIFF {key:40s} in stats.json but not found by {engine}")
             bad += 1
     return bad
+
+
+def arguments(usage: str):
+    """DATA_DIR and the stats of REPORT_DIR/stats.json from the command line, or None
+    (after printing `usage`) when they are not given."""
+    if len(sys.argv) != 3:
+        print(usage)
+        return None
+    data, report = sys.argv[1], sys.argv[2]
+    with open(f"{report}/stats.json") as f:
+        return data, json.load(f)["stats"]

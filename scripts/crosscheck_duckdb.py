@@ -10,21 +10,18 @@ REPORT_DIR holds the stats.json that `fleetscope report --data DATA_DIR` wrote.
 Exit status 0 when every statistic agrees (within 1e-5, stats.json rounds to six
 decimals), 1 otherwise; one line per statistic either way.
 """
-import json
 import sys
 
 import duckdb
 
-from crosscheck_common import compare
+from crosscheck_common import arguments, compare
 
 
 def main() -> int:
-    if len(sys.argv) != 3:
-        print(__doc__)
+    args = arguments(__doc__)
+    if args is None:
         return 2
-    data, report = sys.argv[1], sys.argv[2]
-    with open(f"{report}/stats.json") as f:
-        ours = json.load(f)["stats"]
+    data, ours = args
     con = duckdb.connect()
     con.execute(
         f"""

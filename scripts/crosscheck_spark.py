@@ -15,13 +15,12 @@ Needs pyspark 4.x and Java 17. Medians use Spark's exact `median` (the 0.5
 `percentile`, linear interpolation like DuckDB's quantile_cont), never
 percentile_approx.
 """
-import json
 import sys
 
 import pyspark
 from pyspark.sql import SparkSession
 
-from crosscheck_common import compare
+from crosscheck_common import arguments, compare
 ANDROID = "'arm64-v8a', 'armeabi-v7a', 'armeabi', 'x86_64', 'x86'"
 ABIS32 = "'armeabi-v7a', 'armeabi', 'x86', 'arm', 'armv6l', 'armv7l', 'armv8l', 'i386', 'i486', 'i586', 'i686'"
 # A regular expression in a raw SQL literal: Spark would otherwise unescape "\d".
@@ -279,12 +278,10 @@ def energy_stats(spark: SparkSession) -> dict:
 
 
 def main() -> int:
-    if len(sys.argv) != 3:
-        print(__doc__)
+    args = arguments(__doc__)
+    if args is None:
         return 2
-    data, report = sys.argv[1], sys.argv[2]
-    with open(f"{report}/stats.json") as f:
-        ours = json.load(f)["stats"]
+    data, ours = args
     spark = session()
     try:
         create_views(spark, data)
