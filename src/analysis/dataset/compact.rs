@@ -64,11 +64,15 @@ impl PartName {
 /// sorted by name.
 pub(crate) fn live_files(partition: &Path) -> std::io::Result<Vec<PathBuf>> {
     let (live, _) = partition_files(partition)?;
-    Ok(live)
+    Ok(live.into_iter().map(|(p, _)| p).collect())
 }
 
+/// Live files of a partition (with their names when they are parts) and the files a
+/// merged one supersedes.
+type PartitionFiles = (Vec<(PathBuf, Option<PartName>)>, Vec<PathBuf>);
+
 /// A partition's live files and the ones a merged file supersedes.
-fn partition_files(partition: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+fn partition_files(partition: &Path) -> std::io::Result<PartitionFiles> {
     let mut files: Vec<(PathBuf, Option<PartName>)> = Vec::new();
     for f in std::fs::read_dir(partition)? {
         let path = f?.path();
@@ -85,10 +89,7 @@ fn partition_files(partition: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathB
     let (superseded, live): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(|(_, n)| n.is_some_and(|n| n.superseded_by(&names)));
-    Ok((
-        live.into_iter().map(|(p, _)| p).collect(),
-        superseded.into_iter().map(|(p, _)| p).collect(),
-    ))
+    Ok((live, superseded.into_iter().map(|(p, _)| p).collect()))
 }
 
 /// What a compaction did.
@@ -96,8 +97,6 @@ fn partition_files(partition: &Path) -> std::io::Result<(Vec<PathBuf>, Vec<PathB
 pub struct Compaction {
     /// Partitions (date and table) merged into one file.
     pub partitions: u64,
-    /// Files merged away or left over from an interrupted run, now removed.
-    pub removed: u64,
     /// Live Parquet files in the dataset afterwards.
     pub files: u64,
 }
@@ -118,33 +117,29 @@ pub fn compact(dir: &Path) -> Result<Compaction, AnalysisError> {
             }
             let (live, superseded) =
                 partition_files(&partition).map_err(AnalysisError::io("read", &partition))?;
-            remove(&superseded, &mut done)?;
+            remove(&superseded)?;
+            let mut files = live.len();
             let parts: Vec<(PathBuf, PartName)> = live
                 .into_iter()
-                .filter_map(|p| {
-                    let name = PartName::parse(p.file_name()?.to_str()?)?;
-                    Some((p, name))
-                })
+                .filter_map(|(p, name)| Some((p, name?)))
                 .collect();
             if parts.len() > 1 {
                 let merged = merge(&partition, &parts)?;
                 done.partitions += 1;
-                let inputs: Vec<PathBuf> = parts.into_iter().map(|(p, _)| p).collect();
-                remove(&inputs, &mut done)?;
+                let inputs: Vec<PathBuf> = parts.iter().map(|(p, _)| p.clone()).collect();
+                remove(&inputs)?;
+                files -= parts.len() - 1;
                 tracing::debug!(partition = %partition.display(), merged, "compacted");
             }
-            done.files += live_files(&partition)
-                .map_err(AnalysisError::io("read", &partition))?
-                .len() as u64;
+            done.files += files as u64;
         }
     }
     Ok(done)
 }
 
-fn remove(files: &[PathBuf], done: &mut Compaction) -> Result<(), AnalysisError> {
+fn remove(files: &[PathBuf]) -> Result<(), AnalysisError> {
     for f in files {
         std::fs::remove_file(f).map_err(AnalysisError::io("remove", f))?;
-        done.removed += 1;
     }
     Ok(())
 }
@@ -187,14 +182,15 @@ fn write_merged(tmp: &Path, parts: &[(PathBuf, PartName)]) -> Result<(), Analysi
         move |source| AnalysisError::Read { dir: f, source }
     };
     let open = |f: &Path| std::fs::File::open(f).map_err(AnalysisError::io("read", f));
-    let (mut rows, mut bytes) = (0usize, 0usize);
+    let mut bytes = 0usize;
+    let mut counts = vec![0usize; parts.len()];
     let mut schema = Schema::default();
-    for (f, _) in parts.iter().rev() {
+    for (i, (f, _)) in parts.iter().enumerate().rev() {
         let footer = ParquetReader::new(open(f)?)
             .get_metadata()
             .map_err(read(f))?
             .clone();
-        rows += footer.num_rows;
+        counts[i] = footer.num_rows;
         bytes += footer
             .row_groups
             .iter()
@@ -219,6 +215,7 @@ fn write_merged(tmp: &Path, parts: &[(PathBuf, PartName)]) -> Result<(), Analysi
     let mut writer = write_options(ParquetWriter::new(file))
         .batched(&schema)
         .map_err(AnalysisError::Write)?;
+    let rows: usize = counts.iter().sum();
     let group_rows = rows.div_ceil((bytes / ROW_GROUP_BYTES).max(1)).max(1);
     // The batched writer makes a row group of each chunk it is given.
     let mut write_group = |mut df: DataFrame| {
@@ -226,8 +223,7 @@ fn write_merged(tmp: &Path, parts: &[(PathBuf, PartName)]) -> Result<(), Analysi
         writer.write_batch(&df).map_err(AnalysisError::Write)
     };
     let mut pending: Option<DataFrame> = None;
-    for (f, _) in parts {
-        let n = ParquetReader::new(open(f)?).num_rows().map_err(read(f))?;
+    for ((f, _), n) in parts.iter().zip(counts) {
         for offset in (0..n).step_by(group_rows) {
             let df = ParquetReader::new(open(f)?)
                 .with_slice(Some((offset, group_rows.min(n - offset))))
