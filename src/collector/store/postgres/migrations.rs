@@ -44,8 +44,8 @@ CREATE TABLE results (
 );
 "#,
     // The stored report compressed with lz4, not the default pglz: at 5000 reports/s
-    // pglz cost the one writing backend 709 us of CPU per report (1293 reports/s at
-    // most), lz4 153 us (4901/s; scripts/bench-collector.sh). Servers without lz4
+    // pglz cost PostgreSQL 703 us of CPU per report (1289 reports/s at most), lz4
+    // 160 us (4791/s; scripts/bench-collector.sh 5000 60). Servers without lz4
     // (before PostgreSQL 14, or built without it) keep pglz.
     r#"
 DO $$ BEGIN
